@@ -1,0 +1,77 @@
+# nodeprep and crharness. `make` builds bin/; `make check` runs every test;
+# `make asan` runs them under AddressSanitizer+UBSan. Dependencies come
+# from pkg-config; ./mk installs missing Debian packages first.
+PKGS      = yaml-0.1 libcurl libgit2 libarchive libssh2 jansson libcrypto
+CC       ?= cc
+OPT      ?= -O2 -g
+BUILD    ?= build
+CFLAGS_NP = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
+            -Icommon -Iprovision -Iharness $(OPT) $(EXTRA_CFLAGS)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
+CHECK_LIBS = $(shell pkg-config --libs check)
+PREFIX   ?= /usr/local
+
+LIB_SRC  = $(wildcard common/*.c) \
+           $(filter-out provision/main.c,$(wildcard provision/*.c provision/modules/*.c)) \
+           $(filter-out harness/main.c,$(wildcard harness/*.c harness/backends/*.c harness/reports/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC = $(wildcard tests/unit/*.c)
+UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
+HDRS     = $(wildcard common/*.h provision/*.h provision/modules/*.h harness/*.h harness/*/*.h)
+
+all: bin/nodeprep $(if $(wildcard harness/main.c),bin/crharness)
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS_NP) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libnodeprep.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+bin/nodeprep: $(BUILD)/provision/main.o $(BUILD)/libnodeprep.a
+	@mkdir -p bin
+	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bin/crharness: $(BUILD)/harness/main.o $(BUILD)/libnodeprep.a
+	@mkdir -p bin
+	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libnodeprep.a
+	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+# Every test: unit suites (check) then integration tests with real processes.
+check: all $(BUILD)/unit-tests
+	BUILD=$(BUILD) tests/run-all
+
+# Only the fast unit suites.
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" check
+
+# The main job: build, prepare this host for C/R, run the counter scenarios.
+run: all
+	scripts/main-job
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nodeprep/recipes \
+		$(DESTDIR)$(PREFIX)/share/crharness/scenarios
+	install -m 0755 bin/nodeprep bin/crharness $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 recipes/*.yaml $(DESTDIR)$(PREFIX)/share/nodeprep/recipes/
+	install -m 0644 harness/scenarios/*.yaml $(DESTDIR)$(PREFIX)/share/crharness/scenarios/
+
+format:
+	clang-format -i $(LIB_SRC) $(UNIT_SRC) provision/main.c harness/main.c $(HDRS)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--suppress=missingIncludeSystem -Icommon -Iprovision -Iharness common provision harness
+
+clean:
+	rm -rf build build-asan bin
+
+.PHONY: all check unit asan run install format lint clean

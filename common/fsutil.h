@@ -1,0 +1,37 @@
+/*
+ * fsutil.h: file operations with the guarantees nodeprep promises: whole
+ * reads, atomic replacement (temp file in the same directory, fsync,
+ * rename, fsync of the directory) and recursive mkdir/remove.
+ */
+#ifndef NP_FSUTIL_H
+#define NP_FSUTIL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+/** Read a whole file into out (appends). NP_ENOTFOUND when it does not exist. */
+int fs_read_file(struct buf *out, const char *path);
+/**
+ * Replace path atomically with data. mode is applied to the new file
+ * (mode < 0: keep the old file's mode, or 0644). uid/gid < 0 keep the old
+ * owner. A crash at any point leaves either the old or the new file.
+ */
+int fs_write_atomic(const char *path, const void *data, size_t len, int mode, int uid, int gid);
+/** Copy src to dst atomically (same guarantees), keeping src's mode unless mode >= 0. */
+int fs_copy_atomic(const char *src, const char *dst, int mode);
+/** mkdir -p; mode for created dirs. */
+int fs_mkdir_p(const char *path, mode_t mode);
+/** rm -rf; a missing path is not an error. */
+int fs_remove_tree(const char *path);
+bool fs_exists(const char *path);
+bool fs_is_dir(const char *path);
+/** The directory part of path (like dirname, without modifying input) into out. */
+void fs_dirname(struct buf *out, const char *path);
+/** Join a and b with one '/' into out (appends). */
+void fs_join(struct buf *out, const char *a, const char *b);
+/** Make a fresh directory under $TMPDIR (or /tmp) from a prefix; path into out. */
+int fs_mkdtemp(struct buf *out, const char *prefix);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * cli.c: shared option parsing and error printing for nodeprep.
+ */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "fsutil.h"
+#include "log.h"
+#include "banned.h"
+
+static int cli__value(const char **out, int *i, int argc, char **argv, const char *opt)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(opt);
+	if (!strncmp(a, opt, n) && a[n] == '=') {
+		*out = a + n + 1;
+		return 0;
+	}
+	if (*i + 1 >= argc)
+		return np_error_setc(NP_EINVALID, "option '%s' needs a value", opt);
+	*out = argv[++*i];
+	return 0;
+}
+
+static bool cli__is(const char *a, const char *opt)
+{
+	size_t n = strlen(opt);
+	return !strncmp(a, opt, n) && (a[n] == '\0' || a[n] == '=');
+}
+
+int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
+{
+	const char *v;
+	int r = 0;
+	memset(o, 0, sizeof(*o));
+	o->root = "";
+	*help = false;
+	o->args = calloc((size_t)argc + 1, sizeof(*o->args));
+	if (!o->args)
+		abort();
+	o->search[o->nsearch++] = "recipes";
+	for (int i = 1; i < argc && !r; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			*help = true;
+		} else if (cli__is(a, "--root")) {
+			if (!(r = cli__value(&v, &i, argc, argv, "--root")))
+				o->root = v;
+		} else if (cli__is(a, "--state-dir")) {
+			if (!(r = cli__value(&v, &i, argc, argv, "--state-dir")))
+				o->state_dir = v;
+		} else if (cli__is(a, "--recipe-path")) {
+			if (!(r = cli__value(&v, &i, argc, argv, "--recipe-path")) && o->nsearch < 31)
+				o->search[o->nsearch++] = v;
+		} else if (cli__is(a, "--tags")) {
+			if (!(r = cli__value(&v, &i, argc, argv, "--tags")) && o->ntags < 31)
+				o->tags[o->ntags++] = v;
+		} else if (!strcmp(a, "-e") || cli__is(a, "--extra-var")) {
+			if (!(r = cli__value(&v, &i, argc, argv, a[1] == 'e' ? "-e" : "--extra-var")))
+				r = var_table_add_assignment(&o->overrides, v);
+		} else if (!strcmp(a, "--json")) {
+			o->json = true;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			o->verbose = true;
+		} else if (a[0] == '-' && a[1]) {
+			r = np_error_setc(NP_EINVALID, "unknown option '%s'", a);
+		} else {
+			o->args[o->nargs++] = a;
+		}
+	}
+	if (!o->state_dir) {
+		struct buf sd = BUF_INIT;
+		buf_addf(&sd, "%s/var/lib/nodeprep", o->root);
+		o->state_dir_owned = buf_detach(&sd, NULL);
+		o->state_dir = o->state_dir_owned;
+	}
+	return r;
+}
+
+void cli_release(struct cli_opts *o)
+{
+	var_table_release(&o->overrides);
+	free(o->args);
+	free(o->state_dir_owned);
+}
+
+void cli_print_error(const char *msg)
+{
+	/* FILE:LINE:COL: message  ->  FILE:LINE:COL: error: message */
+	const char *p = msg;
+	for (int field = 0; field < 2 && p; field++) {
+		p = strchr(p, ':');
+		if (p && !isdigit((unsigned char)p[1]))
+			p = NULL;
+		else if (p)
+			p++;
+	}
+	const char *end = p;
+	while (end && isdigit((unsigned char)*end))
+		end++;
+	if (end && end != p && end[0] == ':' && end[1] == ' ') {
+		fprintf(stderr, "%.*s: error: %s\n", (int)(end - msg), msg, end + 2);
+		return;
+	}
+	log_error("%s", msg);
+}
+
+int cli_lock(int *out, const char *state_dir)
+{
+	struct buf path = BUF_INIT;
+	int fd = -1, r;
+	char pid[32];
+	if ((r = fs_mkdir_p(state_dir, 0700)))
+		goto out;
+	buf_addf(&path, "%s/lock", state_dir);
+	fd = open(path.ptr, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = np_error_set("cannot open lock '%s': %s", path.ptr, strerror(errno));
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		r = np_error_setc(NP_ELOCKED, "another nodeprep (pid %s) is working in '%s'; wait for it to finish",
+				  n > 0 ? pid : "unknown", state_dir);
+		close(fd);
+		fd = -1;
+		goto out;
+	}
+	int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) < 0) {
+		r = np_error_set("cannot write lock '%s': %s", path.ptr, strerror(errno));
+		close(fd);
+		fd = -1;
+		goto out;
+	}
+	r = 0;
+out:
+	*out = fd;
+	buf_release(&path);
+	return r;
+}

@@ -1,0 +1,36 @@
+/*
+ * cli.h: options shared by nodeprep's subcommands, parsed in one place so
+ * every command spells them the same way.
+ */
+#ifndef NP_CLI_H
+#define NP_CLI_H
+
+#include <stdbool.h>
+
+#include "recipe.h"
+
+struct cli_opts {
+	const char *root;          /* "" for / */
+	const char *state_dir;     /* derived from root when not given */
+	struct var_table overrides;
+	const char *search[32];    /* recipe search path, NULL-terminated */
+	size_t nsearch;
+	const char *tags[32];
+	size_t ntags;
+	bool json;
+	bool verbose;
+	const char **args;         /* positional arguments (borrowed from argv) */
+	size_t nargs;
+	char *state_dir_owned;
+};
+
+/** Parse argv[1..]; usage errors return NP_EINVALID with a message; "--help" sets *help. */
+int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help);
+void cli_release(struct cli_opts *o);
+/** Print an error; "FILE:L:C: msg" becomes "FILE:L:C: error: msg". */
+void cli_print_error(const char *msg);
+
+/** Take the state-dir lock; NP_ELOCKED with the holder's pid when busy. fd into *out. */
+int cli_lock(int *out, const char *state_dir);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * cmd_run.c: what validate, plan and apply share: load recipes, run the
+ * executor in the right mode, print the summary (or JSON).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "cmd.h"
+#include "error.h"
+#include "exec.h"
+#include "log.h"
+#include "banned.h"
+
+int cmd_load(struct recipe_set *set, struct cli_opts *o)
+{
+	o->search[o->nsearch] = NULL;
+	o->args[o->nargs] = NULL;
+	if (!o->nargs) {
+		log_error("no recipe given (see --help)");
+		return EXIT_USAGE;
+	}
+	int r = recipe_set_load(set, o->args, o->search);
+	if (r) {
+		cli_print_error(np_error_last());
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static void print__validate_errors(const struct exec_result *res)
+{
+	size_t i;
+	json_t *st;
+	json_array_foreach((json_t *)res->json, i, st) {
+		const char *err = json_string_value(json_object_get(st, "error"));
+		if (err)
+			cli_print_error(err);
+	}
+}
+
+int cmd_run(struct cli_opts *o, int mode)
+{
+	struct recipe_set set = RECIPE_SET_INIT;
+	struct exec_result res = { 0 };
+	int lock = -1, code = cmd_load(&set, o), r;
+	if (code)
+		goto out;
+	if (mode == EXEC_APPLY && (r = cli_lock(&lock, o->state_dir))) {
+		log_error("%s", np_error_last());
+		code = EXIT_FAILED;
+		goto out;
+	}
+	o->tags[o->ntags] = NULL;
+	struct exec_opts eo = { (enum exec_mode)mode, o->root, o->state_dir, &o->overrides,
+				o->ntags ? o->tags : NULL, o->json, o->json ? NULL : stdout };
+	r = exec_run(&set, &eo, &res);
+	if (r < 0) {
+		log_error("%s", np_error_last());
+		code = EXIT_FAILED;
+		goto out;
+	}
+	if (mode == EXEC_VALIDATE) {
+		print__validate_errors(&res);
+		code = res.failed ? EXIT_USAGE : EXIT_OK;
+		if (!res.failed && !o->json)
+			printf("%zu recipe%s valid (%zu steps)\n", set.n, set.n == 1 ? "" : "s", res.ok);
+	} else if (o->json) {
+		char *s = exec_result_json(&res, (enum exec_mode)mode);
+		puts(s);
+		free(s);
+	} else {
+		printf("%zu ok, %zu %s, %zu failed%s", res.ok, res.changed,
+		       mode == EXEC_APPLY ? "changed" : "to change", res.failed,
+		       res.skipped ? "" : "\n");
+		if (res.skipped)
+			printf(", %zu skipped\n", res.skipped);
+	}
+	if (mode != EXEC_VALIDATE)
+		code = res.failed ? EXIT_FAILED : EXIT_OK;
+out:
+	if (lock >= 0)
+		close(lock);
+	exec_result_release(&res);
+	recipe_set_release(&set);
+	return code;
+}
+
+int cmd_validate(struct cli_opts *o)
+{
+	return cmd_run(o, EXEC_VALIDATE);
+}
+
+int cmd_plan(struct cli_opts *o)
+{
+	return cmd_run(o, EXEC_PLAN);
+}
+
+int cmd_apply(struct cli_opts *o)
+{
+	return cmd_run(o, EXEC_APPLY);
+}

@@ -1,0 +1,35 @@
+/*
+ * journal.h: what an apply changed, so `rollback` can undo it byte for
+ * byte. Each apply gets STATE/runs/ID/ with journal.jsonl (one JSON object
+ * per line, appended and fsync'd before the change it describes) and
+ * backup/N copies of files as they were. A crash mid-apply therefore
+ * leaves a readable journal that covers every change made.
+ */
+#ifndef NP_JOURNAL_H
+#define NP_JOURNAL_H
+
+#include "buf.h"
+
+struct host;
+struct journal;
+
+/** Prepare a journal for a new apply; nothing is written until the first record. */
+int journal_open(struct journal **out, const char *state_dir, const char *root);
+/**
+ * Record path's current state (content, mode, owner, or absence) before it
+ * is changed. Only the first record per path in a run keeps data.
+ */
+int journal_record(struct journal *j, struct host *h, const char *path);
+/** Number of paths recorded. */
+size_t journal_count(const struct journal *j);
+/** Mark the run finished and free it. */
+int journal_close(struct journal *j, int failed);
+
+/**
+ * Undo the most recent apply recorded in state_dir on host h (whose root
+ * must be the one recorded, or NULL to use the recorded one). Appends one
+ * line per restored/removed path to report.
+ */
+int journal_rollback(const char *state_dir, const char *root_override, struct buf *report);
+
+#endif

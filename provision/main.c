@@ -1,0 +1,121 @@
+/*
+ * main.c: nodeprep's entry point: parse the subcommand, dispatch through
+ * the command table, flush stdout and turn the result into an exit code.
+ *
+ * To add a command: write cmd_<name>.c with `int cmd_<name>(struct
+ * cli_opts *)`, declare it in cmd.h, and add one row to `commands` with a
+ * one-line description (it feeds --help) and its usage text.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "error.h"
+#include "log.h"
+#include "banned.h"
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli_opts *o);
+	const char *desc;
+	const char *usage;
+};
+
+#define COMMON_OPTS \
+	"  --root DIR          manage paths under DIR instead of / (image roots, tests)\n" \
+	"  --state-dir DIR     journal, lock and cache (default ROOT/var/lib/nodeprep)\n" \
+	"  -e NAME=VALUE       set a variable, overriding the recipes' vars\n" \
+	"  --recipe-path DIR   also look for required recipes in DIR (after ./recipes)\n"
+
+static const struct command commands[] = {
+	{ "validate", cmd_validate, "check recipes for errors without touching the host",
+	  "usage: nodeprep validate [options] RECIPE...\n\n"
+	  "Loads each recipe and everything it requires, checks every step's fields\n"
+	  "and renders every template. Errors are printed as FILE:LINE:COL: error: MSG.\n\n"
+	  COMMON_OPTS "  --json              machine-readable output\n" },
+	{ "plan", cmd_plan, "show what apply would change (with diffs), change nothing",
+	  "usage: nodeprep plan [options] RECIPE...\n\n"
+	  "Runs every step's check and prints ok / change, with a unified diff for\n"
+	  "file edits. Nothing on the host is modified.\n\n" COMMON_OPTS
+	  "  --tags TAG          only steps tagged TAG (repeatable)\n"
+	  "  --json              machine-readable output\n" },
+	{ "apply", cmd_apply, "bring the host to the state the recipes describe",
+	  "usage: nodeprep apply [options] RECIPE...\n\n"
+	  "Checks each step and changes only what differs; files are replaced\n"
+	  "atomically and their previous contents journaled for `rollback`.\n"
+	  "The last line is `N ok, N changed, N failed`.\n\n" COMMON_OPTS
+	  "  --tags TAG          only steps tagged TAG (repeatable)\n"
+	  "  --json              machine-readable output\n" },
+	{ "rollback", cmd_rollback, "undo the last apply, byte for byte",
+	  "usage: nodeprep rollback [--state-dir DIR] [--root DIR]\n\n"
+	  "Restores every file the last apply changed and removes the files and\n"
+	  "directories it created, from the journal in the state dir.\n" },
+	{ "facts", cmd_facts, "print the host facts recipes can use",
+	  "usage: nodeprep facts [--root DIR] [--json]\n\n"
+	  "Prints arch, distro, init system, package manager, container runtime and\n"
+	  "runtime versions, as recipes see them in {{ facts.NAME }}.\n" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	fputs("usage: nodeprep COMMAND [options] [RECIPE...]\n\n"
+	      "Prepares Linux nodes for container checkpoint/restore from declarative\n"
+	      "YAML recipes.\n\ncommands:\n",
+	      out);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].desc);
+	fputs("\nRun `nodeprep COMMAND --help` for a command's options.\n\n"
+	      "exit status: 0 ok, 1 a step failed (or the state dir is locked),\n"
+	      "2 bad usage or a bad recipe.\n",
+	      out);
+}
+
+static int finish(int code)
+{
+	/* a full disk or closed pipe on stdout must not look like success */
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "error: cannot write output: %s\n", strerror(errno));
+		return code ? code : EXIT_FAILED;
+	}
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_opts o;
+	bool help;
+	log_setup(LOG_INFO, stderr);
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	const struct command *cmd = NULL;
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, argv[1]))
+			cmd = &commands[i];
+	if (!cmd) {
+		log_error("unknown command '%s'", argv[1]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	int r = cli_parse(&o, argc - 1, argv + 1, &help);
+	if (help) {
+		fputs(cmd->usage, stdout);
+		cli_release(&o);
+		return finish(EXIT_OK);
+	}
+	if (r) {
+		log_error("%s", np_error_last());
+		fputs(cmd->usage, stderr);
+		cli_release(&o);
+		return EXIT_USAGE;
+	}
+	if (o.verbose)
+		log_setup(LOG_DEBUG, stderr);
+	int code = cmd->fn(&o);
+	cli_release(&o);
+	return finish(code);
+}
