@@ -1,0 +1,69 @@
+/*
+ * backend.h: one interface for every runtime crharness drives. A backend
+ * is a table row {name, open, start, read_counter, checkpoint, restore,
+ * exec, stop, close} in backends/backends.c; adding one is a new file plus
+ * a row. Scenario code never knows which runtime it talks to.
+ */
+#ifndef NP_BACKEND_H
+#define NP_BACKEND_H
+
+#include <stdbool.h>
+
+#include "buf.h"
+
+struct harness_opts {
+	const char *work_dir;    /* where bundles, images and logs go */
+	const char *criu;        /* criu binary passed to the runtime */
+	const char *const *env;  /* extra environment for the runtime (CRIU_FAULT=130) */
+	int interval_ms;         /* counter period */
+	bool keep;               /* keep work files after the run */
+};
+
+/** One counter container as a scenario sees it. */
+struct container {
+	char id[96];          /* current runtime id */
+	char base[96];        /* first id, for naming */
+	char dir[512];        /* per-container work dir */
+	char bundle[512];     /* current bundle (runc) */
+	char image[512];      /* last checkpoint's image dir */
+	int generation;       /* bumps with each checkpoint/restore */
+	bool running;
+	bool exists;          /* known to the runtime (needs stop/delete) */
+};
+
+struct ckpt_opts {
+	bool leave_running;
+	bool tcp_established;
+	bool file_locks;
+	const char *image_dir;   /* override, for failure scenarios */
+};
+
+struct restore_opts {
+	bool new_id;             /* restore under a new container id */
+	bool new_bundle;         /* into a copy of the bundle (leave-running, migrate) */
+};
+
+struct backend;
+
+struct backend_ops {
+	const char *name;
+	int (*open)(struct backend **out, const struct harness_opts *o);
+	int (*start)(struct backend *b, struct container *c);
+	int (*read_counter)(struct backend *b, struct container *c, long *out);
+	int (*checkpoint)(struct backend *b, struct container *c, const struct ckpt_opts *o);
+	int (*restore)(struct backend *b, struct container *c, const struct restore_opts *o);
+	/** Run a shell command inside the container (and wait for it). */
+	int (*exec)(struct backend *b, struct container *c, const char *shell);
+	/** Send SIGKILL to the container's init; it stays known as stopped. */
+	int (*kill)(struct backend *b, struct container *c);
+	/** Is the container's init running? */
+	int (*is_running)(struct backend *b, struct container *c, bool *out);
+	/** Kill (if needed) and delete the container; idempotent. */
+	int (*stop)(struct backend *b, struct container *c);
+	void (*close)(struct backend *b);
+};
+
+const struct backend_ops *backend_find(const char *name);
+void backend_list(struct buf *out);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * counter.c: see counter.h. The rootfs is a static busybox from the host
+ * (Debian's busybox-static), the same one the OCI image carries.
+ */
+#include "counter.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "fsutil.h"
+#include "banned.h"
+
+#define BUSYBOX "/bin/busybox"
+
+void counter_script(struct buf *out, int interval_ms)
+{
+	buf_addf(out,
+		 "i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; "
+		 "mv /tmp/count.new " COUNTER_FILE "; echo $i; sleep %d.%03d; done",
+		 interval_ms / 1000, interval_ms % 1000);
+}
+
+int counter_make_rootfs(const char *dir)
+{
+	static const char *const dirs[] = { "bin", "tmp", "proc", "dev", "sys", "etc", "run" };
+	static const char *const applets[] = { "sh", "mv", "sleep", "echo", "cat", "rm", "touch", "ls" };
+	struct buf p = BUF_INIT;
+	int r = 0;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !r; i++) {
+		buf_reset(&p);
+		buf_addf(&p, "%s/%s", dir, dirs[i]);
+		r = fs_mkdir_p(p.ptr, 0755);
+	}
+	buf_reset(&p);
+	buf_addf(&p, "%s/bin/busybox", dir);
+	if (!r && (r = fs_copy_atomic(BUSYBOX, p.ptr, 0755)))
+		np_error_prefix("the counter needs a static busybox (Debian: busybox-static)");
+	for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]) && !r; i++) {
+		buf_reset(&p);
+		buf_addf(&p, "%s/bin/%s", dir, applets[i]);
+		if (symlink("busybox", p.ptr) < 0 && errno != EEXIST)
+			r = np_error_set("cannot link '%s': %s", p.ptr, strerror(errno));
+	}
+	buf_reset(&p);
+	buf_addf(&p, "%s" COUNTER_DELETE_ME, dir);
+	if (!r)
+		r = fs_write_atomic(p.ptr, "delete me\n", 10, 0644, -1, -1);
+	buf_release(&p);
+	return r;
+}
+
+int counter_parse(long *out, const char *text)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	while (*end == '\n' || *end == ' ')
+		end++;
+	if (errno || end == text || *end)
+		return np_error_setc(NP_EINVALID, "counter file holds '%.20s', not a number", text);
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,24 @@
+/*
+ * counter.h: the counter workload. A busybox shell loop that increments a
+ * number every interval and publishes it to /tmp/count inside the
+ * container (write to a temp file, then rename, so a reader never sees a
+ * torn value). stdio is /dev/null: CRIU cannot dump a container whose
+ * stdout is a host file (runc#1202).
+ */
+#ifndef NP_COUNTER_H
+#define NP_COUNTER_H
+
+#include "buf.h"
+
+#define COUNTER_FILE "/tmp/count"
+/** A file the rootfs-changes scenario deletes. */
+#define COUNTER_DELETE_ME "/etc/delete-me"
+
+/** The shell program of the counter for a period in ms, into out. */
+void counter_script(struct buf *out, int interval_ms);
+/** Build a rootfs (busybox + applet links + dirs) under dir. */
+int counter_make_rootfs(const char *dir);
+/** Parse a counter file's content; NP_EINVALID when it is not a number. */
+int counter_parse(long *out, const char *text);
+
+#endif

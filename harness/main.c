@@ -1,0 +1,264 @@
+/*
+ * main.c: crharness entry point. `run` loads scenarios, runs each on the
+ * chosen backend, and writes the reports asked for; the table goes to
+ * stdout unless a report claims it.
+ *
+ * To add a command: one row in `commands` and a function below.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "error.h"
+#include "fsutil.h"
+#include "log.h"
+#include "report.h"
+#include "run.h"
+#include "scenario.h"
+#include "banned.h"
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+static const char run_usage[] =
+	"usage: crharness run [options] SCENARIO...\n\n"
+	"Runs counter checkpoint/restore scenarios (files, or names found in the\n"
+	"scenario directory) against a container runtime, checks that each restored\n"
+	"counter went on from where it stopped, and reports.\n\n"
+	"options:\n"
+	"  --backend NAME       runtime to drive: runc (default)\n"
+	"  --report FMT:PATH    write a report; FMT is table, json, junit or tap,\n"
+	"                       PATH '-' is stdout (repeatable; default table:-)\n"
+	"  --criu PATH          criu binary the runtime should use (default: criu in PATH)\n"
+	"  --criu-env NAME=VAL  environment for the runtime and CRIU, e.g.\n"
+	"                       CRIU_FAULT=130 on VMs without debug registers (repeatable)\n"
+	"  --work-dir DIR       bundles, images and logs (default: a new dir under /tmp)\n"
+	"  --scenario-dir DIR   where scenario names are looked up\n"
+	"                       (default harness/scenarios, then PREFIX/share/crharness/scenarios)\n"
+	"  --keep               keep the work dir afterwards\n"
+	"  -v, --verbose        log every runtime command\n\n"
+	"exit status: 0 all scenarios passed, 1 a scenario failed, 2 bad usage or input.\n";
+
+struct run_cli {
+	const char *backend;
+	const char *reports[16];
+	size_t nreports;
+	const char *env[16];
+	size_t nenv;
+	const char *scenario_dir;
+	const char **names;
+	size_t nnames;
+	struct harness_opts ho;
+};
+
+static int need_value(int i, int argc, const char *opt)
+{
+	if (i + 1 >= argc) {
+		log_error("option '%s' needs a value", opt);
+		return -1;
+	}
+	return 0;
+}
+
+static int run__parse(struct run_cli *c, int argc, char **argv)
+{
+	c->backend = "runc";
+	c->names = calloc((size_t)argc + 1, sizeof(*c->names));
+	if (!c->names)
+		abort();
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(run_usage, stdout);
+			return 1;
+		} else if (!strcmp(a, "--keep")) {
+			c->ho.keep = true;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			log_setup(LOG_DEBUG, stderr);
+		} else if (!strcmp(a, "--backend") || !strcmp(a, "--report") || !strcmp(a, "--criu") ||
+			   !strcmp(a, "--criu-env") || !strcmp(a, "--work-dir") ||
+			   !strcmp(a, "--scenario-dir")) {
+			if (need_value(i, argc, a))
+				return -1;
+			const char *v = argv[++i];
+			if (!strcmp(a, "--backend"))
+				c->backend = v;
+			else if (!strcmp(a, "--report") && c->nreports < 16)
+				c->reports[c->nreports++] = v;
+			else if (!strcmp(a, "--criu"))
+				c->ho.criu = v;
+			else if (!strcmp(a, "--criu-env") && c->nenv < 15)
+				c->env[c->nenv++] = v;
+			else if (!strcmp(a, "--work-dir"))
+				c->ho.work_dir = v;
+			else
+				c->scenario_dir = v;
+		} else if (a[0] == '-') {
+			log_error("unknown option '%s'", a);
+			return -1;
+		} else {
+			c->names[c->nnames++] = a;
+		}
+	}
+	if (!c->nnames) {
+		log_error("no scenario given");
+		return -1;
+	}
+	if (!c->nreports)
+		c->reports[c->nreports++] = "table:-";
+	for (size_t i = 0; i < c->nreports; i++)
+		if (!strchr(c->reports[i], ':')) {
+			log_error("--report expects FORMAT:PATH, got '%s'", c->reports[i]);
+			return -1;
+		}
+	c->ho.env = c->env;
+	return 0;
+}
+
+static void scenario__path(struct buf *out, const struct run_cli *c, const char *name)
+{
+	const char *dirs[] = { c->scenario_dir, "harness/scenarios", "/usr/local/share/crharness/scenarios" };
+	if (strchr(name, '/') || strstr(name, ".yaml")) {
+		buf_adds(out, name);
+		return;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		if (!dirs[i])
+			continue;
+		buf_reset(out);
+		buf_addf(out, "%s/%s.yaml", dirs[i], name);
+		if (fs_exists(out->ptr))
+			return;
+	}
+}
+
+static int write__reports(const struct run_cli *c, const struct report_set *rs)
+{
+	int bad = 0;
+	for (size_t i = 0; i < c->nreports; i++) {
+		const char *colon = strchr(c->reports[i], ':');
+		char fmt[32];
+		snprintf(fmt, sizeof(fmt), "%.*s", (int)(colon - c->reports[i]), c->reports[i]);
+		const char *path = colon + 1;
+		FILE *f = strcmp(path, "-") ? fopen(path, "we") : stdout;
+		if (!f) {
+			log_error("cannot write report '%s': %s", path, strerror(errno));
+			bad = 1;
+			continue;
+		}
+		if (report_write(fmt, f, rs) < 0) {
+			log_error("%s", np_error_last());
+			bad = 1;
+		}
+		if (f != stdout && fclose(f)) {
+			log_error("cannot write report '%s': %s", path, strerror(errno));
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_cli c = { 0 };
+	struct scenario **sc = NULL;
+	struct scenario_result *res = NULL;
+	struct buf work = BUF_INIT, path = BUF_INIT;
+	char host[256] = "";
+	int code = EXIT_USAGE, p = run__parse(&c, argc, argv);
+	size_t loaded = 0, passed = 0;
+	if (p)
+		goto out;
+	const struct backend_ops *ops = backend_find(c.backend);
+	if (!ops) {
+		backend_list(&path);
+		log_error("unknown backend '%s' (known: %s)", c.backend, path.ptr);
+		goto out;
+	}
+	sc = calloc(c.nnames, sizeof(*sc));
+	res = calloc(c.nnames, sizeof(*res));
+	if (!sc || !res)
+		abort();
+	for (; loaded < c.nnames; loaded++) {
+		buf_reset(&path);
+		scenario__path(&path, &c, c.names[loaded]);
+		if (scenario_load(&sc[loaded], path.ptr)) {
+			const char *e = np_error_last();
+			if (strstr(e, "cannot open"))
+				log_error("no scenario '%s' (%s)", c.names[loaded], e);
+			else
+				fprintf(stderr, "%s\n", e);
+			goto out;
+		}
+	}
+	if (!c.ho.work_dir) {
+		if (fs_mkdtemp(&work, "crharness")) {
+			log_error("%s", np_error_last());
+			code = EXIT_FAILED;
+			goto out;
+		}
+		c.ho.work_dir = work.ptr;
+	}
+	double wall = 0;
+	for (size_t i = 0; i < loaded; i++) {
+		log_info("running %s on %s", sc[i]->name, ops->name);
+		run_scenario(&res[i], sc[i], ops, &c.ho);
+		passed += res[i].passed;
+		wall += res[i].wall_ms;
+	}
+	gethostname(host, sizeof(host) - 1);
+	struct report_set rs = { res, loaded, host, wall };
+	code = write__reports(&c, &rs) || passed < loaded ? EXIT_FAILED : EXIT_OK;
+	if (!c.ho.keep && work.len)
+		fs_remove_tree(work.ptr);
+out:
+	for (size_t i = 0; sc && i < loaded; i++)
+		scenario_free(sc[i]);
+	free(sc);
+	free(res);
+	free(c.names);
+	buf_release(&work);
+	buf_release(&path);
+	return p > 0 ? EXIT_OK : code;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *desc;
+} commands[] = {
+	{ "run", cmd_run, "run counter checkpoint/restore scenarios and report" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: crharness COMMAND [options]\n\n"
+	      "Proves that container checkpoint/restore works on this node: runs a counter\n"
+	      "container, checkpoints and restores it, and checks the counter went on.\n\n"
+	      "commands:\n", f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].desc);
+	fputs("\nRun `crharness COMMAND --help` for its options.\n"
+	      "exit status: 0 ok, 1 a scenario failed, 2 bad usage or input.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	log_setup(LOG_INFO, stderr);
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, argv[1])) {
+			int code = commands[i].fn(argc - 1, argv + 1);
+			if (fflush(stdout) || ferror(stdout))
+				return code ? code : EXIT_FAILED;
+			return code;
+		}
+	log_error("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,29 @@
+/*
+ * report.h: writers for scenario results. Each format is one function in
+ * reports/<format>.c behind one table, selected by --report FORMAT:PATH.
+ */
+#ifndef NP_REPORT_H
+#define NP_REPORT_H
+
+#include <stdio.h>
+
+#include "run.h"
+
+struct report_set {
+	const struct scenario_result *r;
+	size_t n;
+	const char *host;
+	double wall_ms;
+};
+
+/** Write rs in format ("table", "json", "junit", "tap") to f. NP_EINVALID for an unknown format. */
+int report_write(const char *format, FILE *f, const struct report_set *rs);
+/** XML-escape s into f (for junit). */
+void report_xml_escape(FILE *f, const char *s);
+
+int report_table(FILE *f, const struct report_set *rs);
+int report_json(FILE *f, const struct report_set *rs);
+int report_junit(FILE *f, const struct report_set *rs);
+int report_tap(FILE *f, const struct report_set *rs);
+
+#endif

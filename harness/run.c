@@ -1,0 +1,347 @@
+/*
+ * run.c: the scenario interpreter. A lane is one counter container walking
+ * the scenario's steps; the first failing step ends the lane with a reason
+ * naming the step and what went wrong. Whatever happens, every container a
+ * lane created is stopped and deleted before run_scenario returns.
+ *
+ * "resumed" is the heart of it: after a restore the counter must move past
+ * the value it had at checkpoint (it went on), must never be below it (no
+ * restart from zero), and must not exceed what the elapsed time allows
+ * (it did not run twice as fast, or come from another container).
+ */
+#include "run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "counter.h"
+#include "error.h"
+#include "fsutil.h"
+#include "log.h"
+#include "banned.h"
+
+struct lane {
+	const struct scenario *s;
+	const struct backend_ops *ops;
+	struct backend *b;
+	const struct harness_opts *o;
+	int index;
+	struct container c, orig;
+	bool has_orig;
+	long before, after;
+	double t_ckpt;          /* when the last checkpoint started */
+	double ck_sum, rs_sum, downtime;
+	int ck_n, rs_n;
+	long long archive;
+	bool stopped_by_ckpt;   /* last checkpoint stopped the container */
+	struct criu_stats stats;
+	bool failed;
+	char reason[1024];
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static long long du_bytes(const char *dir)
+{
+	long long total = 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+		char p[1024];
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		if (lstat(p, &st) == 0)
+			total += S_ISDIR(st.st_mode) ? du_bytes(p) : S_ISREG(st.st_mode) ? st.st_size : 0;
+	}
+	closedir(d);
+	return total;
+}
+
+static int lane__checkpoint(struct lane *l, const struct sstep *st)
+{
+	char stats[700];
+	int r;
+	if (st->ck.leave_running && (r = l->ops->read_counter(l->b, &l->c, &l->before)))
+		return r;
+	l->t_ckpt = now_ms();
+	r = l->ops->checkpoint(l->b, &l->c, &st->ck);
+	double dt = now_ms() - l->t_ckpt;
+	if (r)
+		return r;
+	l->ck_sum += dt;
+	l->ck_n++;
+	l->stopped_by_ckpt = !st->ck.leave_running;
+	/* a stopped container's file holds exactly the value it was frozen at */
+	if (!st->ck.leave_running && (r = l->ops->read_counter(l->b, &l->c, &l->before)))
+		return r;
+	l->archive = du_bytes(l->c.image);
+	snprintf(stats, sizeof(stats), "%s/dump-work-%d/stats-dump", l->c.dir, l->c.generation);
+	criu_stats_read(&l->stats, stats);
+	return 0;
+}
+
+static int lane__restore(struct lane *l, const struct sstep *st)
+{
+	char stats[700];
+	if (l->c.exists && st->rs.new_id && !l->has_orig) {
+		/* leave-running: the original goes on beside the restored copy */
+		l->orig = l->c;
+		l->has_orig = true;
+		l->c.exists = l->c.running = false;
+	}
+	double t0 = now_ms();
+	int r = l->ops->restore(l->b, &l->c, &st->rs);
+	double t1 = now_ms();
+	if (r)
+		return r;
+	l->rs_sum += t1 - t0;
+	l->rs_n++;
+	if (l->stopped_by_ckpt && t1 - l->t_ckpt > l->downtime)
+		l->downtime = t1 - l->t_ckpt;
+	snprintf(stats, sizeof(stats), "%s/restore-work-%d/stats-restore", l->c.dir, l->c.generation);
+	criu_stats_read(&l->stats, stats);
+	return 0;
+}
+
+static int lane__resumed(struct lane *l)
+{
+	long v = -1;
+	double deadline = now_ms() + 5000;
+	int r;
+	/* wait until it has moved on at least one step past the checkpoint value */
+	while ((r = l->ops->read_counter(l->b, &l->c, &v)) == 0 && v <= l->before &&
+	       now_ms() < deadline)
+		sleep_ms(l->s->interval_ms / 2 + 1);
+	if (r)
+		return r;
+	l->after = v;
+	long allowed = l->before + (long)((now_ms() - l->t_ckpt) / (double)l->s->interval_ms) + 10;
+	if (v < l->before)
+		return np_error_set("counter went back from %ld to %ld: the restored process did not continue",
+				    l->before, v);
+	if (v == l->before)
+		return np_error_set("counter stuck at %ld for 5 s after restore: the restored process is not running",
+				    v);
+	if (v > allowed)
+		return np_error_set("counter jumped from %ld to %ld, more than the elapsed time allows (%ld)",
+				    l->before, v, allowed);
+	return 0;
+}
+
+static int lane__corrupt(struct lane *l, const char *file)
+{
+	char p[700];
+	static const char junk[] = "this is not a CRIU image";
+	snprintf(p, sizeof(p), "%s/%s", l->c.image, file);
+	if (!fs_exists(p))
+		return np_error_set("corrupt: no '%s' in the checkpoint", file);
+	return fs_write_atomic(p, junk, sizeof(junk) - 1, 0600, -1, -1);
+}
+
+static int lane__check(struct lane *l, const struct sstep *st)
+{
+	bool run = false;
+	char cmd[600];
+	int r;
+	switch (st->check) {
+	case CHECK_RESUMED:
+		return lane__resumed(l);
+	case CHECK_RUNNING:
+	case CHECK_STOPPED:
+		if ((r = l->ops->is_running(l->b, &l->c, &run)))
+			return r;
+		if (run != (st->check == CHECK_RUNNING))
+			return np_error_set("container '%s' is %s", l->c.id, run ? "still running" : "not running");
+		return 0;
+	case CHECK_ORIGINAL_RUNNING:
+		if (!l->has_orig)
+			return np_error_set("original_running: no original container beside the restored one");
+		if ((r = l->ops->is_running(l->b, &l->orig, &run)))
+			return r;
+		long a, b;
+		if (!run)
+			return np_error_set("the original container '%s' stopped", l->orig.id);
+		if ((r = l->ops->read_counter(l->b, &l->orig, &a)))
+			return r;
+		sleep_ms(3 * l->s->interval_ms);
+		if ((r = l->ops->read_counter(l->b, &l->orig, &b)))
+			return r;
+		return b > a ? 0 : np_error_set("the original container's counter stopped at %ld", b);
+	case CHECK_EXISTS:
+	case CHECK_ABSENT:
+		snprintf(cmd, sizeof(cmd), "test %s -e '%s'", st->check == CHECK_EXISTS ? "" : "!", st->text);
+		if ((r = l->ops->exec(l->b, &l->c, cmd)))
+			np_error_prefix("'%s' should %s", st->text, st->check == CHECK_EXISTS ? "exist" : "be gone");
+		return r;
+	}
+	return 0;
+}
+
+static const char *step_name(enum sstep_kind k)
+{
+	static const char *const n[] = { "start", "wait", "checkpoint", "restore", "exec",
+					 "kill", "corrupt", "check", "repeat" };
+	return n[k];
+}
+
+static int lane__steps(struct lane *l, const struct sstep *steps, size_t n);
+
+static int lane__step(struct lane *l, const struct sstep *st)
+{
+	switch (st->kind) {
+	case SS_START:
+		return l->ops->start(l->b, &l->c);
+	case SS_WAIT:
+		sleep_ms(st->ms);
+		return 0;
+	case SS_CHECKPOINT:
+		return lane__checkpoint(l, st);
+	case SS_RESTORE:
+		return lane__restore(l, st);
+	case SS_EXEC:
+		return l->ops->exec(l->b, &l->c, st->text);
+	case SS_KILL:
+		return l->ops->kill(l->b, &l->c);
+	case SS_CORRUPT:
+		return lane__corrupt(l, st->text);
+	case SS_CHECK:
+		return lane__check(l, st);
+	case SS_REPEAT:
+		for (long i = 0; i < st->times; i++) {
+			int r = lane__steps(l, st->sub, st->nsub);
+			if (r)
+				return r;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static int lane__steps(struct lane *l, const struct sstep *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = lane__step(l, &steps[i]);
+		if (r) {
+			if (!l->failed)
+				snprintf(l->reason, sizeof(l->reason), "%s:%zu: %s: %s", l->s->path,
+					 steps[i].at.line, step_name(steps[i].kind), np_error_last());
+			l->failed = true;
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void *lane__main(void *arg)
+{
+	struct lane *l = arg;
+	snprintf(l->c.base, sizeof(l->c.base), "crh-%ld-%.40s-%d", (long)getpid(), l->s->name, l->index);
+	snprintf(l->c.id, sizeof(l->c.id), "%s", l->c.base);
+	snprintf(l->c.dir, sizeof(l->c.dir), "%s/%s", l->o->work_dir, l->c.base);
+	if (fs_mkdir_p(l->c.dir, 0700)) {
+		l->failed = true;
+		snprintf(l->reason, sizeof(l->reason), "%s", np_error_last());
+		return NULL;
+	}
+	lane__steps(l, l->s->steps, l->s->nsteps);
+	/* cleanup whatever the outcome; a failure here is a failure too */
+	struct container *cs[] = { &l->c, l->has_orig ? &l->orig : NULL };
+	for (int i = 0; i < 2; i++)
+		if (cs[i] && l->ops->stop(l->b, cs[i]) && !l->failed) {
+			l->failed = true;
+			snprintf(l->reason, sizeof(l->reason), "cleanup: %s", np_error_last());
+		}
+	return NULL;
+}
+
+static void result__collect(struct scenario_result *res, struct lane *lanes, long n)
+{
+	int ck_n = 0, rs_n = 0;
+	double ck = 0, rs = 0;
+	res->passed = true;
+	for (long i = 0; i < n; i++) {
+		struct lane *l = &lanes[i];
+		if (l->failed && res->passed) {
+			res->passed = false;
+			snprintf(res->reason, sizeof(res->reason), "%s%s", n > 1 ? "" : "", l->reason);
+		}
+		ck += l->ck_sum;
+		ck_n += l->ck_n;
+		rs += l->rs_sum;
+		rs_n += l->rs_n;
+		if (l->downtime > res->downtime_ms)
+			res->downtime_ms = l->downtime;
+		if (l->archive > res->archive_bytes)
+			res->archive_bytes = l->archive;
+		if (i == 0) {
+			res->counter_before = l->before;
+			res->counter_after = l->after;
+			res->stats = l->stats;
+		}
+	}
+	res->checkpoint_ms = ck_n ? ck / ck_n : 0;
+	res->restore_ms = rs_n ? rs / rs_n : 0;
+	res->cycles = ck_n;
+}
+
+void run_scenario(struct scenario_result *res, const struct scenario *s,
+		  const struct backend_ops *ops, const struct harness_opts *o)
+{
+	struct harness_opts lo = *o;
+	struct lane *lanes = calloc((size_t)s->containers, sizeof(*lanes));
+	pthread_t *th = calloc((size_t)s->containers, sizeof(*th));
+	struct backend *b = NULL;
+	double t0 = now_ms();
+	memset(res, 0, sizeof(*res));
+	snprintf(res->name, sizeof(res->name), "%s", s->name);
+	snprintf(res->backend, sizeof(res->backend), "%s", ops->name);
+	res->containers = s->containers;
+	if (!lanes || !th)
+		abort();
+	lo.interval_ms = (int)s->interval_ms;
+	if (s->criu)
+		lo.criu = s->criu;
+	if (ops->open(&b, &lo)) {
+		snprintf(res->reason, sizeof(res->reason), "backend %s: %s", ops->name, np_error_last());
+		goto out;
+	}
+	for (long i = 0; i < s->containers; i++) {
+		lanes[i] = (struct lane){ .s = s, .ops = ops, .b = b, .o = &lo, .index = (int)i };
+		if (s->containers == 1)
+			lane__main(&lanes[i]);
+		else if (pthread_create(&th[i], NULL, lane__main, &lanes[i]))
+			lane__main(&lanes[i]);
+	}
+	for (long i = 0; s->containers > 1 && i < s->containers; i++)
+		pthread_join(th[i], NULL);
+	result__collect(res, lanes, s->containers);
+	ops->close(b);
+out:
+	res->wall_ms = now_ms() - t0;
+	free(lanes);
+	free(th);
+}
