@@ -130,6 +130,7 @@ int cli_lock(int *out, const char *state_dir)
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
 		r = np_error_setc(NP_ELOCKED, "another nodeprep (pid %s) is working in '%s'; wait for it to finish",
 				  n > 0 ? pid : "unknown", state_dir);
 		close(fd);
