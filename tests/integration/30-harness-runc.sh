@@ -46,9 +46,9 @@ assert "crharness-cannot-write-here" in d["fail-unwritable-dir"]["reason"]
 assert "restore" in d["fail-corrupt-image"]["reason"]
 PY
 check "nothing left running in runc's state" bash -c "[ -z \"\$(runc --root $T/work/runc-state list -q 2>/dev/null)\" ]"
-check "no counter process left" bash -c "! pgrep -f 'count.new' >/dev/null"
+check "no counter process left" bash -c "! pgrep -f '[c]ount.new' >/dev/null"
 
 printf 'scenario: x\nsteps:\n  - checkpoint: { leave_runing: true }\n' > "$T/bad.yaml"
 check_exit "malformed scenario is bad input" 2 $CRH run "$T/bad.yaml"
-check_grep "scenario error is located" 'bad.yaml:3:17: checkpoint: unknown field .leave_runing.' "$T/.out"
+check_grep "scenario error is located" 'bad.yaml:3:19: checkpoint: unknown field .leave_runing.' "$T/.out"
 check_exit "unknown backend is bad usage" 2 $CRH run --backend nope counter-basic
