@@ -174,9 +174,11 @@ static int runc_start(struct backend *b, struct container *c)
 	if ((r = counter_make_rootfs(rootfs.ptr)) || (r = runc__write_config(c->bundle, b->o->interval_ms)))
 		goto out;
 	const char *args[] = { "run", "-d", "--bundle", c->bundle, c->id, NULL };
+	/* known before it runs: a run that times out may still leave a container */
+	c->exists = true;
 	if ((r = runc__run(b, args, 30000, NULL)))
 		goto out;
-	c->exists = c->running = true;
+	c->running = true;
 	r = runc__wait_counter(b, c, 1, 5000);
 out:
 	buf_release(&rootfs);
