@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 pkgs=(build-essential pkg-config diffutils python3 ca-certificates
       libyaml-dev libcurl4-openssl-dev libgit2-dev libarchive-dev libssh2-1-dev
       libjansson-dev libssl-dev check
-      runc busybox-static iptables xz-utils)
+      runc busybox-static iptables xz-utils procps util-linux)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -287,7 +287,7 @@ static void result__collect(struct scenario_result *res, struct lane *lanes, lon
 		struct lane *l = &lanes[i];
 		if (l->failed && res->passed) {
 			res->passed = false;
-			snprintf(res->reason, sizeof(res->reason), "%s%s", n > 1 ? "" : "", l->reason);
+			snprintf(res->reason, sizeof(res->reason), "%s", l->reason);
 		}
 		ck += l->ck_sum;
 		ck_n += l->ck_n;
@@ -329,15 +329,20 @@ void run_scenario(struct scenario_result *res, const struct scenario *s,
 		snprintf(res->reason, sizeof(res->reason), "backend %s: %s", ops->name, np_error_last());
 		goto out;
 	}
+	bool *threaded = calloc((size_t)s->containers, sizeof(*threaded));
+	if (!threaded)
+		abort();
 	for (long i = 0; i < s->containers; i++) {
 		lanes[i] = (struct lane){ .s = s, .ops = ops, .b = b, .o = &lo, .index = (int)i };
-		if (s->containers == 1)
-			lane__main(&lanes[i]);
-		else if (pthread_create(&th[i], NULL, lane__main, &lanes[i]))
+		/* one lane needs no thread; a thread that cannot start runs inline */
+		threaded[i] = s->containers > 1 && !pthread_create(&th[i], NULL, lane__main, &lanes[i]);
+		if (!threaded[i])
 			lane__main(&lanes[i]);
 	}
-	for (long i = 0; s->containers > 1 && i < s->containers; i++)
-		pthread_join(th[i], NULL);
+	for (long i = 0; i < s->containers; i++)
+		if (threaded[i])
+			pthread_join(th[i], NULL);
+	free(threaded);
 	result__collect(res, lanes, s->containers);
 	ops->close(b);
 out:

@@ -229,14 +229,12 @@ static int runc__copy_bundle(struct container *c)
 static int runc_restore(struct backend *b, struct container *c, const struct restore_opts *o)
 {
 	char work[600];
-	long before = 0;
 	int r;
 	if (o->new_bundle && (r = runc__copy_bundle(c)))
 		return r;
 	if (o->new_id)
 		snprintf(c->id, sizeof(c->id), "%s-r%d", c->base, c->generation);
 	snprintf(work, sizeof(work), "%s/restore-work-%d", c->dir, c->generation);
-	runc_read_counter(b, c, &before);
 	const char *args[] = { "restore", "-d", "--image-path", c->image, "--work-path", work,
 			       "--bundle", c->bundle, c->id, NULL };
 	if ((r = runc__run(b, args, 120000, NULL)))
