@@ -17,6 +17,7 @@ struct harness_opts {
 	const char *const *env;  /* extra environment for the runtime (CRIU_FAULT=130) */
 	int interval_ms;         /* counter period */
 	bool keep;               /* keep work files after the run */
+	const char *containerd_socket; /* a running containerd; NULL: start a private one */
 };
 
 /** One counter container as a scenario sees it. */
@@ -26,6 +27,8 @@ struct container {
 	char dir[512];        /* per-container work dir */
 	char bundle[512];     /* current bundle (runc) */
 	char image[512];      /* last checkpoint's image dir */
+	char ref[160];        /* last checkpoint's image name (containerd) */
+	long pid;             /* init's host pid, when the backend tracks it */
 	int generation;       /* bumps with each checkpoint/restore */
 	bool running;
 	bool exists;          /* known to the runtime (needs stop/delete) */
@@ -51,6 +54,14 @@ struct backend_ops {
 	int (*start)(struct backend *b, struct container *c);
 	int (*read_counter)(struct backend *b, struct container *c, long *out);
 	int (*checkpoint)(struct backend *b, struct container *c, const struct ckpt_opts *o);
+	/**
+	 * Optional, run after the timed checkpoint: put the checkpoint's CRIU
+	 * files under c->image (size, statistics, inspect) and whatever
+	 * read_counter needs to report the frozen value of a stopped container.
+	 */
+	int (*collect)(struct backend *b, struct container *c);
+	/** Optional: damage file in the last checkpoint (failure scenarios); NULL: c->image/file. */
+	int (*corrupt)(struct backend *b, struct container *c, const char *file);
 	int (*restore)(struct backend *b, struct container *c, const struct restore_opts *o);
 	/** Run a shell command inside the container (and wait for it). */
 	int (*exec)(struct backend *b, struct container *c, const char *shell);

@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "tarw.h"
 #include "banned.h"
 
 #define BUSYBOX "/bin/busybox"
@@ -23,13 +24,16 @@ void counter_script(struct buf *out, int interval_ms)
 		 interval_ms / 1000, interval_ms % 1000);
 }
 
+static const char *const dirs[] = { "bin", "tmp", "proc", "dev", "sys", "etc", "run" };
+static const char *const applets[] = { "sh", "mv", "sleep", "echo", "cat", "rm", "touch", "ls",
+				       "test" };
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 int counter_make_rootfs(const char *dir)
 {
-	static const char *const dirs[] = { "bin", "tmp", "proc", "dev", "sys", "etc", "run" };
-	static const char *const applets[] = { "sh", "mv", "sleep", "echo", "cat", "rm", "touch", "ls" };
 	struct buf p = BUF_INIT;
 	int r = 0;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !r; i++) {
+	for (size_t i = 0; i < NELEM(dirs) && !r; i++) {
 		buf_reset(&p);
 		buf_addf(&p, "%s/%s", dir, dirs[i]);
 		r = fs_mkdir_p(p.ptr, 0755);
@@ -38,7 +42,7 @@ int counter_make_rootfs(const char *dir)
 	buf_addf(&p, "%s/bin/busybox", dir);
 	if (!r && (r = fs_copy_atomic(BUSYBOX, p.ptr, 0755)))
 		np_error_prefix("the counter needs a static busybox (Debian: busybox-static)");
-	for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]) && !r; i++) {
+	for (size_t i = 0; i < NELEM(applets) && !r; i++) {
 		buf_reset(&p);
 		buf_addf(&p, "%s/bin/%s", dir, applets[i]);
 		if (symlink("busybox", p.ptr) < 0 && errno != EEXIST)
@@ -48,6 +52,30 @@ int counter_make_rootfs(const char *dir)
 	buf_addf(&p, "%s" COUNTER_DELETE_ME, dir);
 	if (!r)
 		r = fs_write_atomic(p.ptr, "delete me\n", 10, 0644, -1, -1);
+	buf_release(&p);
+	return r;
+}
+
+int counter_write_layer(struct tarw *tw)
+{
+	struct buf bb = BUF_INIT, p = BUF_INIT;
+	int r = fs_read_file(&bb, BUSYBOX);
+	if (r) {
+		np_error_prefix("the counter needs a static busybox (Debian: busybox-static)");
+		goto out;
+	}
+	for (size_t i = 0; i < NELEM(dirs); i++)
+		tarw_add_dir(tw, dirs[i], !strcmp(dirs[i], "tmp") ? 01777 : 0755);
+	tarw_add_file(tw, "bin/busybox", bb.ptr, bb.len, 0755);
+	for (size_t i = 0; i < NELEM(applets); i++) {
+		buf_reset(&p);
+		buf_addf(&p, "bin/%s", applets[i]);
+		tarw_add_symlink(tw, p.ptr, "busybox");
+	}
+	/* errors are sticky in tarw: the last call reports the first failure */
+	r = tarw_add_file(tw, COUNTER_DELETE_ME + 1, "delete me\n", 10, 0644);
+out:
+	buf_release(&bb);
 	buf_release(&p);
 	return r;
 }

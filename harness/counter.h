@@ -18,6 +18,9 @@
 void counter_script(struct buf *out, int interval_ms);
 /** Build a rootfs (busybox + applet links + dirs) under dir. */
 int counter_make_rootfs(const char *dir);
+struct tarw;
+/** Write the same tree as counter_make_rootfs into a tar (an image layer). */
+int counter_write_layer(struct tarw *tw);
 /** Parse a counter file's content; NP_EINVALID when it is not a number. */
 int counter_parse(long *out, const char *text);
 

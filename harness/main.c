@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "error.h"
 #include "fsutil.h"
+#include "image.h"
 #include "log.h"
 #include "report.h"
 #include "run.h"
@@ -28,7 +29,12 @@ static const char run_usage[] =
 	"scenario directory) against a container runtime, checks that each restored\n"
 	"counter went on from where it stopped, and reports.\n\n"
 	"options:\n"
-	"  --backend NAME       runtime to drive: runc (default)\n"
+	"  --backend NAME       runtime to drive: runc (default) or containerd\n"
+	"  --containerd-socket PATH\n"
+	"                       use the containerd listening on PATH (namespace\n"
+	"                       crharness); default: start a private containerd\n"
+	"                       with its own root and state under the work dir\n"
+	"  --start-containerd   start a private containerd (the default)\n"
 	"  --report FMT:PATH    write a report; FMT is table, json, junit or tap,\n"
 	"                       PATH '-' is stdout (repeatable; default table:-)\n"
 	"  --criu PATH          criu binary the runtime should use (default: criu in PATH)\n"
@@ -73,13 +79,15 @@ static int run__parse(struct run_cli *c, int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(run_usage, stdout);
 			return 1;
+		} else if (!strcmp(a, "--start-containerd")) {
+			c->ho.containerd_socket = NULL;
 		} else if (!strcmp(a, "--keep")) {
 			c->ho.keep = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			log_setup(LOG_DEBUG, stderr);
 		} else if (!strcmp(a, "--backend") || !strcmp(a, "--report") || !strcmp(a, "--criu") ||
 			   !strcmp(a, "--criu-env") || !strcmp(a, "--work-dir") ||
-			   !strcmp(a, "--scenario-dir")) {
+			   !strcmp(a, "--scenario-dir") || !strcmp(a, "--containerd-socket")) {
 			if (need_value(i, argc, a))
 				return -1;
 			const char *v = argv[++i];
@@ -93,6 +101,8 @@ static int run__parse(struct run_cli *c, int argc, char **argv)
 				c->env[c->nenv++] = v;
 			else if (!strcmp(a, "--work-dir"))
 				c->ho.work_dir = v;
+			else if (!strcmp(a, "--containerd-socket"))
+				c->ho.containerd_socket = v;
 			else
 				c->scenario_dir = v;
 		} else if (a[0] == '-') {
@@ -224,12 +234,69 @@ out:
 	return p > 0 ? EXIT_OK : code;
 }
 
+static const char image_usage[] =
+	"usage: crharness image counter -o FILE [--name NAME] [--interval MS]\n\n"
+	"Writes the counter workload as an OCI image-layout tar: one layer holding the\n"
+	"host's static busybox, and a command that counts every MS milliseconds\n"
+	"(default 100) into /tmp/count and stdout. No Docker or registry needed; the\n"
+	"archive loads with `ctr image import`, `kind load image-archive`, podman load.\n\n"
+	"options:\n"
+	"  -o, --output FILE   archive to write (replaced atomically)\n"
+	"  --name NAME         image name (default counter:latest, stored as\n"
+	"                      docker.io/library/counter:latest)\n"
+	"  --interval MS       counter period in milliseconds (default 100)\n\n"
+	"exit status: 0 written, 1 could not write, 2 bad usage.\n";
+
+static int cmd_image(int argc, char **argv)
+{
+	const char *out = NULL, *name = NULL;
+	long interval = 100;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(image_usage, stdout);
+			return EXIT_OK;
+		}
+		if (i == 1 && !strcmp(a, "counter"))
+			continue;
+		if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--name") ||
+		    !strcmp(a, "--interval")) {
+			if (need_value(i, argc, a))
+				return EXIT_USAGE;
+			const char *v = argv[++i];
+			char *end;
+			if (a[1] == 'o' || a[2] == 'o')
+				out = v;
+			else if (a[2] == 'n')
+				name = v;
+			else if ((interval = strtol(v, &end, 10)) < 1 || interval > 600000 || *end) {
+				log_error("--interval expects milliseconds (1..600000), got '%s'", v);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		log_error(i == 1 ? "unknown image '%s' (known: counter)" : "unexpected argument '%s'", a);
+		return EXIT_USAGE;
+	}
+	if (argc < 2 || strcmp(argv[1], "counter") || !out) {
+		fputs(image_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (image_write_counter(out, name, (int)interval)) {
+		log_error("%s", np_error_last());
+		return EXIT_FAILED;
+	}
+	log_info("wrote %s", out);
+	return EXIT_OK;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *desc;
 } commands[] = {
 	{ "run", cmd_run, "run counter checkpoint/restore scenarios and report" },
+	{ "image", cmd_image, "write the counter workload as an OCI image archive" },
 };
 
 static void usage(FILE *f)

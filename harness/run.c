@@ -95,6 +95,8 @@ static int lane__checkpoint(struct lane *l, const struct sstep *st)
 	l->ck_sum += dt;
 	l->ck_n++;
 	l->stopped_by_ckpt = !st->ck.leave_running;
+	if (l->ops->collect && (r = l->ops->collect(l->b, &l->c)))
+		return r;
 	/* a stopped container's file holds exactly the value it was frozen at */
 	if (!st->ck.leave_running && (r = l->ops->read_counter(l->b, &l->c, &l->before)))
 		return r;
@@ -155,6 +157,8 @@ static int lane__resumed(struct lane *l)
 static int lane__corrupt(struct lane *l, const char *file)
 {
 	char p[700];
+	if (l->ops->corrupt)
+		return l->ops->corrupt(l->b, &l->c, file);
 	static const char junk[] = "this is not a CRIU image";
 	snprintf(p, sizeof(p), "%s/%s", l->c.image, file);
 	if (!fs_exists(p))

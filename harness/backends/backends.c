@@ -7,9 +7,9 @@
 #include "backend.h"
 #include "banned.h"
 
-extern const struct backend_ops backend_runc;
+extern const struct backend_ops backend_runc, backend_containerd;
 
-static const struct backend_ops *const backends[] = { &backend_runc };
+static const struct backend_ops *const backends[] = { &backend_runc, &backend_containerd };
 
 const struct backend_ops *backend_find(const char *name)
 {

@@ -304,6 +304,6 @@ static void runc_close(struct backend *b)
 }
 
 const struct backend_ops backend_runc = {
-	"runc", runc_open, runc_start, runc_read_counter, runc_checkpoint, runc_restore,
+	"runc", runc_open, runc_start, runc_read_counter, runc_checkpoint, NULL, NULL, runc_restore,
 	runc_exec, runc_kill, runc_is_running, runc_stop, runc_close,
 };

@@ -1,0 +1,131 @@
+/*
+ * tarw.c: see tarw.h. Errors are sticky: after the first failure every
+ * call returns it, so callers can check once at tarw_close.
+ */
+#include "tarw.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "error.h"
+#include "banned.h"
+
+struct tarw {
+	struct archive *a;
+	struct buf *mem;
+	int err;
+	char errmsg[256];
+};
+
+static la_ssize_t tarw__mem_write(struct archive *a, void *cookie, const void *data, size_t len)
+{
+	(void)a;
+	buf_add(cookie, data, len);
+	return (la_ssize_t)len;
+}
+
+static int tarw__new(struct tarw **out)
+{
+	struct tarw *tw = calloc(1, sizeof(*tw));
+	if (!tw)
+		abort();
+	tw->a = archive_write_new();
+	if (!tw->a)
+		abort();
+	archive_write_set_format_pax_restricted(tw->a);
+	/* no padding to 10 KiB records: layer digests depend on exact bytes only */
+	archive_write_set_bytes_in_last_block(tw->a, 1);
+	*out = tw;
+	return 0;
+}
+
+static int tarw__fail(struct tarw *tw, const char *what)
+{
+	if (!tw->err) {
+		snprintf(tw->errmsg, sizeof(tw->errmsg), "%s: %s", what, archive_error_string(tw->a));
+		tw->err = NP_ERROR;
+	}
+	return np_error_set("%s", tw->errmsg);
+}
+
+int tarw_open_mem(struct tarw **tw, struct buf *out)
+{
+	tarw__new(tw);
+	(*tw)->mem = out;
+	if (archive_write_open(( *tw)->a, out, NULL, tarw__mem_write, NULL) != ARCHIVE_OK) {
+		int r = tarw__fail(*tw, "cannot start archive");
+		archive_write_free((*tw)->a);
+		free(*tw);
+		*tw = NULL;
+		return r;
+	}
+	return 0;
+}
+
+int tarw_open_file(struct tarw **tw, const char *path)
+{
+	tarw__new(tw);
+	if (archive_write_open_filename((*tw)->a, path) != ARCHIVE_OK) {
+		int r = np_error_set("cannot create '%s': %s", path, archive_error_string((*tw)->a));
+		archive_write_free((*tw)->a);
+		free(*tw);
+		*tw = NULL;
+		return r;
+	}
+	return 0;
+}
+
+static int tarw__add(struct tarw *tw, const char *name, int type, int mode, const char *link,
+		     const void *data, size_t len)
+{
+	if (tw->err)
+		return np_error_set("%s", tw->errmsg);
+	struct archive_entry *e = archive_entry_new();
+	if (!e)
+		abort();
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, (unsigned)type);
+	archive_entry_set_perm(e, (mode_t)mode);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	archive_entry_set_mtime(e, 0, 0);
+	archive_entry_set_size(e, (la_int64_t)len);
+	if (link)
+		archive_entry_set_symlink(e, link);
+	int r = 0;
+	if (archive_write_header(tw->a, e) != ARCHIVE_OK)
+		r = tarw__fail(tw, name);
+	else if (len && archive_write_data(tw->a, data, len) != (la_ssize_t)len)
+		r = tarw__fail(tw, name);
+	archive_entry_free(e);
+	return r;
+}
+
+int tarw_add_file(struct tarw *tw, const char *name, const void *data, size_t len, int mode)
+{
+	return tarw__add(tw, name, AE_IFREG, mode, NULL, data, len);
+}
+
+int tarw_add_dir(struct tarw *tw, const char *name, int mode)
+{
+	return tarw__add(tw, name, AE_IFDIR, mode, NULL, NULL, 0);
+}
+
+int tarw_add_symlink(struct tarw *tw, const char *name, const char *target)
+{
+	return tarw__add(tw, name, AE_IFLNK, 0777, target, NULL, 0);
+}
+
+int tarw_close(struct tarw *tw)
+{
+	int r = tw->err;
+	if (r)
+		np_error_set("%s", tw->errmsg);
+	else if (archive_write_close(tw->a) != ARCHIVE_OK)
+		r = tarw__fail(tw, "cannot finish archive");
+	archive_write_free(tw->a);
+	free(tw);
+	return r;
+}

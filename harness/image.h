@@ -1,0 +1,19 @@
+/*
+ * image.h: the counter workload as an OCI image-layout archive, made
+ * without Docker: one uncompressed layer (static busybox + applet links),
+ * a config whose command is the counter loop, an index.json carrying both
+ * the containerd name annotation (what `ctr image import` and `kind load
+ * image-archive` read) and the OCI ref name (podman, skopeo), and a
+ * docker-style manifest.json (docker/podman load).
+ */
+#ifndef NP_IMAGE_H
+#define NP_IMAGE_H
+
+#include "buf.h"
+
+/** Normalise a short name to containerd's form: counter -> docker.io/library/counter:latest. */
+void image_normalize_name(struct buf *out, const char *name);
+/** Write the counter image for name (NULL: counter:latest) to path, atomically. */
+int image_write_counter(const char *path, const char *name, int interval_ms);
+
+#endif
