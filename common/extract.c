@@ -20,7 +20,7 @@
 
 #define DEFAULT_MAX (64ULL << 30)
 
-static struct archive *extract__reader(const char *src, const void *data, size_t len)
+struct archive *extract_reader_open(const char *src, const void *data, size_t len)
 {
 	struct archive *a = archive_read_new();
 	if (!a)
@@ -207,7 +207,7 @@ static int extract__run(const char *src, const void *data, size_t len, const cha
 {
 	static const struct extract_opts none = { 0, 0 };
 	struct buf tmp = BUF_INIT, dir = BUF_INIT;
-	struct archive *a = extract__reader(src, data, len);
+	struct archive *a = extract_reader_open(src, data, len);
 	int r;
 	if (!a)
 		return NP_ERROR;
@@ -244,7 +244,7 @@ int extract_mem(const void *data, size_t len, const char *dest, const struct ext
 int extract_member(const char *src, const void *data, size_t len, const char *name,
 		   struct buf *out)
 {
-	struct archive *a = extract__reader(src, data, len);
+	struct archive *a = extract_reader_open(src, data, len);
 	struct archive_entry *e;
 	struct buf clean = BUF_INIT, want = BUF_INIT;
 	int r = NP_ENOTFOUND, s;
@@ -275,7 +275,7 @@ int extract_member(const char *src, const void *data, size_t len, const char *na
 int extract_member_offset(const char *src, const char *name, long long *off, long long *size)
 {
 	struct buf data = BUF_INIT, raw = BUF_INIT;
-	struct archive *a = extract__reader(src, NULL, 0);
+	struct archive *a = extract_reader_open(src, NULL, 0);
 	struct archive_entry *e;
 	int r = NP_ENOTFOUND;
 	if (!a)

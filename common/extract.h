@@ -23,6 +23,9 @@ struct extract_opts {
 int extract_file(const char *src, const char *dest, const struct extract_opts *o);
 /** Same, for an archive held in memory. */
 int extract_mem(const void *data, size_t len, const char *dest, const struct extract_opts *o);
+struct archive;
+/** A libarchive reader (tar, gnutar, zip; every filter) on a file or memory; NULL + error. */
+struct archive *extract_reader_open(const char *src, const void *data, size_t len);
 /** Read one regular member of an archive (file or memory: src NULL) into out; NP_ENOTFOUND if absent. */
 int extract_member(const char *src, const void *data, size_t len, const char *name,
 		   struct buf *out);

@@ -9,6 +9,7 @@
 #define NP_CRIU_STATS_H
 
 #include <stdbool.h>
+#include <jansson.h>
 
 struct criu_stats {
 	bool has_dump, has_restore;
@@ -24,5 +25,9 @@ struct criu_stats {
 int criu_stats_read(struct criu_stats *st, const char *path);
 /** Parse from memory. NP_EINVALID when it is not a CRIU stats image. */
 int criu_stats_parse(struct criu_stats *st, const unsigned char *data, unsigned long len);
+
+
+/** {"dump":{...}, "restore":{...}} with the parts that were read (new reference). */
+json_t *criu_stats_json(const struct criu_stats *s);
 
 #endif

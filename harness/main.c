@@ -6,6 +6,7 @@
  * To add a command: one row in `commands` and a function below.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "error.h"
 #include "fsutil.h"
 #include "image.h"
+#include "inspect.h"
+#include "inspect_out.h"
 #include "log.h"
 #include "report.h"
 #include "run.h"
@@ -290,12 +293,77 @@ static int cmd_image(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const char inspect_usage[] =
+	"usage: crharness inspect [--json] CHECKPOINT...\n\n"
+	"Describes container checkpoints, as checkpointctl show/inspect do: engine,\n"
+	"container, image, runtime, times, checkpoint and memory size, root fs diff,\n"
+	"CRIU dump statistics, the process tree from CRIU's images, and which of\n"
+	"config.dump, spec.dump, status.dump, network.status, rootfs-diff.tar,\n"
+	"deleted.files and checkpoint/inventory.img are present.\n\n"
+	"CHECKPOINT is a kubelet, CRI-O, Podman or containerd-CRI archive (tar, any\n"
+	"compression), a containerd checkpoint exported with `ctr image export`, or a\n"
+	"runc/CRIU image directory.\n\n"
+	"options:\n"
+	"  --json    one JSON document: {\"checkpoints\": [...]}\n\n"
+	"exit status: 0 described, 1 unreadable, 2 bad usage or not a checkpoint.\n";
+
+static int cmd_inspect(int argc, char **argv)
+{
+	bool as_json = false;
+	int code = EXIT_OK, n = 0;
+	json_t *all = json_array();
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(inspect_usage, stdout);
+			json_decref(all);
+			return EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--json"))
+			as_json = true;
+		else if (argv[i][0] == '-') {
+			log_error("unknown option '%s'", argv[i]);
+			json_decref(all);
+			return EXIT_USAGE;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		struct checkpoint_info ci;
+		if (argv[i][0] == '-')
+			continue;
+		n++;
+		int r = inspect_checkpoint(&ci, argv[i]);
+		if (r) {
+			log_error("%s", np_error_last());
+			code = r == NP_EINVALID && code != EXIT_FAILED ? EXIT_USAGE : EXIT_FAILED;
+		} else if (as_json) {
+			json_array_append_new(all, inspect_to_json(argv[i], &ci));
+		} else {
+			inspect_print_text(stdout, argv[i], &ci);
+		}
+		inspect_free(&ci);
+	}
+	if (as_json) {
+		json_t *doc = json_pack("{s:o}", "checkpoints", all);
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else {
+		json_decref(all);
+	}
+	if (!n) {
+		fputs(inspect_usage, stderr);
+		return EXIT_USAGE;
+	}
+	return code;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *desc;
 } commands[] = {
 	{ "run", cmd_run, "run counter checkpoint/restore scenarios and report" },
+	{ "inspect", cmd_inspect, "describe a checkpoint archive or image directory" },
 	{ "image", cmd_image, "write the counter workload as an OCI image archive" },
 };
 

@@ -7,26 +7,6 @@
 #include "report.h"
 #include "banned.h"
 
-static json_t *stats__json(const struct criu_stats *s)
-{
-	json_t *o = json_object();
-	if (s->has_dump)
-		json_object_set_new(o, "dump", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			"freezing_time_us", (json_int_t)s->freezing_time,
-			"frozen_time_us", (json_int_t)s->frozen_time,
-			"memdump_time_us", (json_int_t)s->memdump_time,
-			"memwrite_time_us", (json_int_t)s->memwrite_time,
-			"pages_scanned", (json_int_t)s->pages_scanned,
-			"pages_written", (json_int_t)s->pages_written,
-			"pages_lazy", (json_int_t)s->pages_lazy));
-	if (s->has_restore)
-		json_object_set_new(o, "restore", json_pack("{s:I, s:I, s:I, s:I}",
-			"forking_time_us", (json_int_t)s->forking_time,
-			"restore_time_us", (json_int_t)s->restore_time,
-			"pages_compared", (json_int_t)s->pages_compared,
-			"pages_restored", (json_int_t)s->pages_restored));
-	return o;
-}
 
 int report_json(FILE *f, const struct report_set *rs)
 {
@@ -43,7 +23,7 @@ int report_json(FILE *f, const struct report_set *rs)
 			"counter_before", (json_int_t)r->counter_before,
 			"counter_after", (json_int_t)r->counter_after, "reason", r->reason,
 			"cycles", r->cycles, "containers", (json_int_t)r->containers,
-			"wall_ms", r->wall_ms, "criu_stats", stats__json(&r->stats)));
+			"wall_ms", r->wall_ms, "criu_stats", criu_stats_json(&r->stats)));
 	}
 	json_t *doc = json_pack("{s:o, s:{s:I, s:I}, s:s}", "scenarios", arr, "summary", "passed",
 				(json_int_t)passed, "failed", (json_int_t)(rs->n - passed), "host",

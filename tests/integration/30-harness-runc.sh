@@ -52,3 +52,63 @@ printf 'scenario: x\nsteps:\n  - checkpoint: { leave_runing: true }\n' > "$T/bad
 check_exit "malformed scenario is bad input" 2 $CRH run "$T/bad.yaml"
 check_grep "scenario error is located" 'bad.yaml:3:19: checkpoint: unknown field .leave_runing.' "$T/.out"
 check_exit "unknown backend is bad usage" 2 $CRH run --backend nope counter-basic
+
+# inspect: a real runc image dir from the runs above, and kubelet/CRI-O/
+# Podman/containerd-CRI archives built around those real CRIU images with
+# each engine's config.dump/spec.dump annotations (checkpointctl's rules).
+img=$(ls -d "$T"/work/crh-*-counter-basic-0/image-1 | head -n1)
+check "inspect a runc image dir" bash -c "$CRH inspect --json '$img' > $T/i1.json"
+check "inspect reads CRIU's process tree and sizes" python3 - "$T/i1.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["checkpoints"][0]
+assert c["engine"].startswith("runc"), c
+assert [p["comm"] for p in c["processes"]] == ["sh", "sleep"], c["processes"]
+assert c["processes"][1]["ppid"] == c["processes"][0]["pid"] == 1
+assert c["pages_bytes"] > 0 and c["checkpoint_bytes"] > c["pages_bytes"], c
+assert c["files"]["checkpoint/inventory.img"] and not c["files"]["spec.dump"]
+PY
+stats=$(ls "$T"/work/crh-*-counter-basic-0/dump-work-1/stats-dump | head -n1)
+python3 - "$img" "$stats" "$T" <<'PY'
+import io, json, os, sys, tarfile
+img, stats, out = sys.argv[1:]
+engines = {
+  "crio": ({"io.kubernetes.cri-o.ContainerName": "k8s_counter", "io.kubernetes.container.name": "counter",
+            "io.kubernetes.pod.name": "counter-pod", "io.kubernetes.pod.namespace": "default"}, "w"),
+  "podman": ({"io.container.manager": "libpod"}, "w:gz"),
+  "containerd": ({"io.kubernetes.cri.container-name": "counter", "io.kubernetes.cri.sandbox-name": "counter-pod",
+                  "io.kubernetes.cri.sandbox-namespace": "default"}, "w"),
+}
+for name, (ann, mode) in engines.items():
+    with tarfile.open(os.path.join(out, name + ".tar"), mode) as t:
+        def add(n, data):
+            ti = tarfile.TarInfo(n); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+        add("spec.dump", json.dumps({"ociVersion": "1.0.2", "annotations": ann}).encode())
+        add("config.dump", json.dumps({"id": "4f3c" + name, "name": "counter", "rootfsImageName":
+            "docker.io/library/counter:latest", "OCIRuntime": "runc", "createdTime": "2026-11-22T10:00:00Z",
+            "checkpointedTime": "2026-11-22T10:01:00+08:00"}).encode())
+        add("rootfs-diff.tar", b"\0" * 10240)
+        add("stats-dump", open(stats, "rb").read())
+        for f in sorted(os.listdir(img)):
+            t.add(os.path.join(img, f), "checkpoint/" + f)
+with open(os.path.join(out, "not-a-checkpoint.tar"), "wb") as f:
+    with tarfile.open(fileobj=f, mode="w") as t:
+        ti = tarfile.TarInfo("hello.txt"); ti.size = 2; t.addfile(ti, io.BytesIO(b"hi"))
+PY
+check "inspect kubelet-style archives of three engines" bash -c "$CRH inspect --json $T/crio.tar $T/podman.tar $T/containerd.tar > $T/i2.json"
+check "engines detected from spec.dump, fields from config.dump" python3 - "$T/i2.json" <<'PY'
+import json, sys
+cs = json.load(open(sys.argv[1]))["checkpoints"]
+assert [c["engine"] for c in cs] == ["CRI-O", "Podman", "containerd"], [c["engine"] for c in cs]
+for c in cs:
+    assert c["name"] == "counter" and c["runtime"] == "runc" and c["image"].endswith("counter:latest"), c
+    assert c["rootfs_diff_bytes"] == 10240 and c["files"]["spec.dump"] and c["files"]["config.dump"], c
+    assert c["criu_stats"]["dump"]["pages_written"] > 0, c
+    assert c["checkpointed"] == "2026-11-22T10:01:00+08:00"
+assert cs[0]["pod"] == "counter-pod" and cs[0]["namespace"] == "default"
+assert cs[2]["pod"] == "counter-pod"
+PY
+check_exit "inspect refuses a tar that is not a checkpoint" 2 $CRH inspect "$T/not-a-checkpoint.tar"
+check_grep "and says why" "not a container checkpoint: no checkpoint/inventory.img" "$T/.out"
+check_exit "inspect of a missing path" 1 $CRH inspect "$T/nope.tar"
+head -c 3000 "$T/crio.tar" > "$T/truncated.tar"
+check_exit "inspect of a truncated archive is an error" 2 $CRH inspect "$T/truncated.tar"

@@ -67,3 +67,14 @@ PY
 none_left() { ! pgrep -af "$T/work/containerd|count[.]new"; }
 check "no containerd, shim or counter left" none_left
 check "no mount left under the work dir" bash -c "! grep -q '$T/work' /proc/mounts"
+
+# inspect on the real exported containerd checkpoint (kept in the work dir)
+tar=$(ls "$T"/work/crh-*-counter-basic-0/checkpoint-1.tar | head -n1)
+check "inspect a ctr checkpoint export" bash -c "$CRH inspect --json '$tar' > $T/i1.json"
+check "ctr checkpoint: engine, runtime, CRIU images, rw layer" python3 - "$T/i1.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["checkpoints"][0]
+assert c["engine"].startswith("containerd") and c["runtime"] == "io.containerd.runc.v2", c
+assert [p["comm"] for p in c["processes"]] == ["sh", "sleep"], c["processes"]
+assert c["files"]["checkpoint/inventory.img"] and c["rootfs_diff_bytes"] > 0, c
+PY
