@@ -30,7 +30,7 @@ $(BUILD)/%.o: %.c $(HDRS)
 
 $(BUILD)/libnodeprep.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "AR $@"; ar rcs $@ $^
 
 bin/nodeprep: $(BUILD)/provision/main.o $(BUILD)/libnodeprep.a
 	@mkdir -p bin

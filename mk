@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 pkgs=(build-essential pkg-config diffutils python3 ca-certificates
       libyaml-dev libcurl4-openssl-dev libgit2-dev libarchive-dev libssh2-1-dev
       libjansson-dev libssl-dev check
-      runc busybox-static iptables xz-utils procps util-linux)
+      runc containerd busybox-static iptables xz-utils procps util-linux
+      git openssl)
 
 missing=()
 for p in "${pkgs[@]}"; do

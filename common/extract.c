@@ -103,7 +103,8 @@ static int extract__entry(struct archive *a, struct archive *w, struct archive_e
 		r = np_error_setc(NP_EINVALID, "entry '%s' is a device node, FIFO or socket", name);
 		goto out;
 	}
-	if (type == AE_IFLNK && !extract__link_inside(rel.ptr, archive_entry_symlink(e))) {
+	if (type == AE_IFLNK && !o->allow_outside_symlinks &&
+	    !extract__link_inside(rel.ptr, archive_entry_symlink(e))) {
 		r = np_error_setc(NP_EINVALID, "symlink '%s' -> '%s' points outside the destination",
 				  name, archive_entry_symlink(e));
 		goto out;
@@ -205,7 +206,7 @@ out:
 static int extract__run(const char *src, const void *data, size_t len, const char *dest,
 			const struct extract_opts *o)
 {
-	static const struct extract_opts none = { 0, 0 };
+	static const struct extract_opts none = { 0, 0, false };
 	struct buf tmp = BUF_INIT, dir = BUF_INIT;
 	struct archive *a = extract_reader_open(src, data, len);
 	int r;

@@ -10,6 +10,7 @@
 #ifndef NP_EXTRACT_H
 #define NP_EXTRACT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -17,6 +18,12 @@
 struct extract_opts {
 	int strip_components;      /* drop this many leading path parts */
 	unsigned long long max_bytes; /* refuse when entries declare more; 0: 64 GiB */
+	/*
+	 * Keep symlinks that point outside dest (CRIU's source tarball links
+	 * /usr/include/google/protobuf/descriptor.proto). Writing *through* any
+	 * symlink stays refused, so nothing can land outside dest either way.
+	 */
+	bool allow_outside_symlinks;
 };
 
 /** Unpack the archive file at src into dest (replacing dest if it exists). */

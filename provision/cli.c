@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "ytree.h"
 #include "log.h"
 #include "banned.h"
 
@@ -35,6 +36,40 @@ static bool cli__is(const char *a, const char *opt)
 {
 	size_t n = strlen(opt);
 	return !strncmp(a, opt, n) && (a[n] == '\0' || a[n] == '=');
+}
+
+/*
+ * A site file: `sources: {NAME: URL_OR_PATH, ...}` (mirrors, local copies).
+ * --source flags given earlier or later win, since the last set wins.
+ */
+static int cli__load_sources(struct var_table *t, const char *path)
+{
+	struct ynode *doc = NULL;
+	int r = ytree_load_file(&doc, path);
+	if (r)
+		return r;
+	const struct ynode *m = ynode_get(doc, "sources");
+	if (doc->type != YNODE_MAP || !m || m->type != YNODE_MAP) {
+		r = ynode_error(path, m ? m : doc, "a site file is a mapping with 'sources: {NAME: URL}'");
+		goto out;
+	}
+	for (size_t i = 0; i < doc->n; i++)
+		if (strcmp(doc->keys[i]->value, "sources")) {
+			r = ynode_error(path, doc->keys[i], "unknown key '%s' (expected sources)",
+					doc->keys[i]->value);
+			goto out;
+		}
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->items[i]->type != YNODE_SCALAR) {
+			r = ynode_error(path, m->items[i], "source '%s' must be a URL or a path",
+					m->keys[i]->value);
+			goto out;
+		}
+		var_table_set(t, m->keys[i]->value, m->items[i]->value, path);
+	}
+out:
+	ynode_free(doc);
+	return r;
 }
 
 int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
@@ -67,6 +102,12 @@ int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
 		} else if (!strcmp(a, "-e") || cli__is(a, "--extra-var")) {
 			if (!(r = cli__value(&v, &i, argc, argv, a[1] == 'e' ? "-e" : "--extra-var")))
 				r = var_table_add_assignment(&o->overrides, v);
+		} else if (cli__is(a, "--source")) {
+			if (!(r = cli__value(&v, &i, argc, argv, "--source")))
+				r = var_table_add_assignment(&o->sources, v);
+		} else if (cli__is(a, "--sources")) {
+			if (!(r = cli__value(&v, &i, argc, argv, "--sources")))
+				r = cli__load_sources(&o->sources, v);
 		} else if (!strcmp(a, "--json")) {
 			o->json = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -89,6 +130,7 @@ int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
 void cli_release(struct cli_opts *o)
 {
 	var_table_release(&o->overrides);
+	var_table_release(&o->sources);
 	free(o->args);
 	free(o->state_dir_owned);
 }

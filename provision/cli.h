@@ -13,6 +13,7 @@ struct cli_opts {
 	const char *root;          /* "" for / */
 	const char *state_dir;     /* derived from root when not given */
 	struct var_table overrides;
+	struct var_table sources;  /* --source NAME=URL and --sources FILE */
 	const char *search[32];    /* recipe search path, NULL-terminated */
 	size_t nsearch;
 	const char *tags[32];

@@ -55,7 +55,8 @@ int cmd_run(struct cli_opts *o, int mode)
 	}
 	o->tags[o->ntags] = NULL;
 	struct exec_opts eo = { (enum exec_mode)mode, o->root, o->state_dir, &o->overrides,
-				o->ntags ? o->tags : NULL, o->json, o->json ? NULL : stdout };
+				o->ntags ? o->tags : NULL, o->json, o->json ? NULL : stdout,
+				&o->sources };
 	r = exec_run(&set, &eo, &res);
 	if (r < 0) {
 		log_error("%s", np_error_last());

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "host.h"
@@ -104,4 +105,22 @@ int ctx_load_old(struct run_ctx *ctx, const char *path, struct change *ch)
 	}
 	ch->old_exists = r == 0;
 	return r;
+}
+
+void ctx_source(struct run_ctx *ctx, const char *name, const char *def, struct buf *out)
+{
+	const struct var *v = name && ctx->opts->sources ? var_table_find(ctx->opts->sources, name) : NULL;
+	const char *s = v ? v->value : def;
+	if (v)
+		log_info("%s: source '%s' redirected to %s", ctx->step_name, name, s);
+	if (v && !strstr(s, "://")) {
+		/* a local path: absolute, as a file URL (libcurl and libgit2 both take it) */
+		char cwd[4096];
+		buf_adds(out, "file://");
+		if (s[0] != '/' && getcwd(cwd, sizeof(cwd)))
+			buf_addf(out, "%s/", cwd);
+		buf_adds(out, s);
+		return;
+	}
+	buf_adds(out, s);
 }

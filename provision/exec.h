@@ -29,6 +29,7 @@ struct exec_opts {
 	const char *const *tags;  /* run only steps with one of these tags; NULL all */
 	bool json;
 	FILE *out;                /* human output; NULL for none */
+	const struct var_table *sources; /* source name -> URL or path (fetch, git) */
 };
 
 /** What steps may use: the host, the journal, facts and the mode. */
@@ -63,6 +64,11 @@ int ctx_chmod_chown(struct run_ctx *ctx, const char *path, int mode, int uid, in
 int ctx_run(struct run_ctx *ctx, struct spawn *sp);
 /** Default apply for content kinds: write ch->new to ch->path (mode ch->mode). */
 int ctx_apply_content(struct run_ctx *ctx, struct change *ch);
+/**
+ * The URL for source name: the --source/--sources override when there is
+ * one (a plain path becomes an absolute file:// URL), else def. Appends to out.
+ */
+void ctx_source(struct run_ctx *ctx, const char *name, const char *def, struct buf *out);
 /** Fill ch->old from path (old_exists set); NP_ENOTFOUND is not an error. */
 int ctx_load_old(struct run_ctx *ctx, const char *path, struct change *ch);
 

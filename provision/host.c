@@ -49,6 +49,11 @@ int host_remove(struct host *h, const char *path)
 	return h->ops->remove(h, path);
 }
 
+int host_remove_tree(struct host *h, const char *path)
+{
+	return h->ops->remove_tree(h, path);
+}
+
 int host_chmod_chown(struct host *h, const char *path, int mode, int uid, int gid)
 {
 	return h->ops->chmod_chown(h, path, mode, uid, gid);

@@ -32,6 +32,8 @@ struct host_ops {
 	int (*stat)(struct host *h, const char *path, struct host_stat *out);
 	int (*mkdir)(struct host *h, const char *path, int mode);
 	int (*remove)(struct host *h, const char *path);
+	/** rm -rf (trees a step created: extract, git); a missing path is fine. */
+	int (*remove_tree)(struct host *h, const char *path);
 	int (*chmod_chown)(struct host *h, const char *path, int mode, int uid, int gid);
 	/** Run sp on the host (argv as given; cwd mapped). */
 	int (*run)(struct host *h, struct spawn *sp);
@@ -57,6 +59,7 @@ int host_write_file(struct host *h, const char *path, const void *data, size_t l
 int host_stat(struct host *h, const char *path, struct host_stat *out);
 int host_mkdir(struct host *h, const char *path, int mode);
 int host_remove(struct host *h, const char *path);
+int host_remove_tree(struct host *h, const char *path);
 int host_chmod_chown(struct host *h, const char *path, int mode, int uid, int gid);
 int host_run(struct host *h, struct spawn *sp);
 

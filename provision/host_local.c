@@ -89,6 +89,15 @@ static int local__remove(struct host *h, const char *path)
 	return r;
 }
 
+static int local__remove_tree(struct host *h, const char *path)
+{
+	struct buf p = BUF_INIT;
+	host_map_path(&p, h, path);
+	int r = fs_remove_tree(p.ptr);
+	buf_release(&p);
+	return r;
+}
+
 static int local__chmod_chown(struct host *h, const char *path, int mode, int uid, int gid)
 {
 	struct buf p = BUF_INIT;
@@ -134,7 +143,7 @@ static void local__free(struct host *h)
 
 static const struct host_ops local_ops = {
 	local__read, local__write, local__stat, local__mkdir,
-	local__remove, local__chmod_chown, local__run, local__free,
+	local__remove, local__remove_tree, local__chmod_chown, local__run, local__free,
 };
 
 struct host *host_local_new(const char *root)

@@ -95,7 +95,19 @@ static bool journal__seen(struct journal *j, const char *path)
 	return false;
 }
 
+static int journal__record(struct journal *j, struct host *h, const char *path, bool tree);
+
 int journal_record(struct journal *j, struct host *h, const char *path)
+{
+	return journal__record(j, h, path, false);
+}
+
+int journal_record_tree(struct journal *j, struct host *h, const char *path)
+{
+	return journal__record(j, h, path, true);
+}
+
+static int journal__record(struct journal *j, struct host *h, const char *path, bool tree)
 {
 	struct host_stat st;
 	struct buf data = BUF_INIT, bpath = BUF_INIT;
@@ -108,6 +120,8 @@ int journal_record(struct journal *j, struct host *h, const char *path)
 	if ((r = host_stat(h, path, &st)))
 		return r;
 	e = json_pack("{s:s, s:b, s:b}", "path", path, "existed", st.exists, "dir", st.is_dir);
+	if (tree)
+		json_object_set_new(e, "tree", json_true());
 	if (st.exists && !st.is_dir) {
 		if ((r = host_read_file(h, path, &data)))
 			goto out;
@@ -176,10 +190,13 @@ static int rollback__entry(struct host *h, const char *run_dir, json_t *e, struc
 	int r = 0;
 	if (!path)
 		return 0;
+	bool tree = json_is_true(json_object_get(e, "tree"));
 	if (!existed) {
-		r = host_remove(h, path);
+		r = tree ? host_remove_tree(h, path) : host_remove(h, path);
 		if (!r)
 			buf_addf(report, "removed   %s\n", path);
+	} else if (tree) {
+		buf_addf(report, "left      %s (a tree that existed before; not backed up)\n", path);
 	} else if (dir) {
 		r = host_chmod_chown(h, path, mode, -1, -1);
 	} else if (bk) {

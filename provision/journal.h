@@ -20,6 +20,13 @@ int journal_open(struct journal **out, const char *state_dir, const char *root);
  * is changed. Only the first record per path in a run keeps data.
  */
 int journal_record(struct journal *j, struct host *h, const char *path);
+/**
+ * Record that path (a directory tree a step is about to create or replace:
+ * extract, git) is managed as a whole: rollback removes it when it did not
+ * exist before. A tree that existed is not backed up (too large); rollback
+ * reports it as left in place.
+ */
+int journal_record_tree(struct journal *j, struct host *h, const char *path);
 /** Number of paths recorded. */
 size_t journal_count(const struct journal *j);
 /** Mark the run finished and free it. */

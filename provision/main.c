@@ -26,7 +26,10 @@ struct command {
 	"  --root DIR          manage paths under DIR instead of / (image roots, tests)\n" \
 	"  --state-dir DIR     journal, lock and cache (default ROOT/var/lib/nodeprep)\n" \
 	"  -e NAME=VALUE       set a variable, overriding the recipes' vars\n" \
-	"  --recipe-path DIR   also look for required recipes in DIR (after ./recipes)\n"
+	"  --recipe-path DIR   also look for required recipes in DIR (after ./recipes)\n" \
+	"  --source NAME=URL   fetch/git step NAME uses URL (or a local path) instead;\n" \
+	"                      the recipe's sha256/commit checks still apply\n" \
+	"  --sources FILE      a site file with `sources: {NAME: URL}` (mirrors)\n"
 
 static const struct command commands[] = {
 	{ "validate", cmd_validate, "check recipes for errors without touching the host",

@@ -13,12 +13,14 @@
 int cmd_spec_build(struct cmd_spec *out, struct spawn *sp, const struct ynode *args,
 		   const char *field)
 {
-	const struct ynode *cmd = ynode_get(args, field);
+	const struct ynode *cmd = field ? ynode_get(args, field) : NULL;
 	const struct ynode *env = ynode_get(args, "env");
 	memset(out, 0, sizeof(*out));
-	if (!cmd)
+	if (field && !cmd)
 		return np_error_setc(NP_EINVALID, "missing '%s'", field);
-	if (cmd->type == YNODE_SEQ) {
+	if (!field) {
+		/* env/cwd/timeout only; the caller sets argv */
+	} else if (cmd->type == YNODE_SEQ) {
 		out->argv = args_list(args, field);
 		if (!out->argv[0])
 			return np_error_setc(NP_EINVALID, "'%s' is an empty list", field);

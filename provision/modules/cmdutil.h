@@ -15,7 +15,7 @@ struct cmd_spec {
 	size_t nenv;
 };
 
-/** Build from field `field` (list = argv, string = `sh -c`), plus env map and cwd/timeout. */
+/** Build from field `field` (list = argv, string = `sh -c`; NULL: none, the caller sets argv), plus env map and cwd/timeout. */
 int cmd_spec_build(struct cmd_spec *out, struct spawn *sp, const struct ynode *args,
 		   const char *field);
 void cmd_spec_release(struct cmd_spec *c);

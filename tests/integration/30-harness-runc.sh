@@ -6,9 +6,9 @@ state=${NODEPREP_STATE:-/var/lib/nodeprep}
 
 tarball=$(scripts/criu-source.sh "$state/cache") && ok "criu source fetched and hash-checked by apt" \
     || notok "criu source fetched" "scripts/criu-source.sh failed"
-check "criu recipe applies (builds CRIU 4.1.1)" $NP apply --state-dir "$state" -e criu_tarball="$tarball" recipes/criu.yaml
+check "criu recipe applies (builds CRIU 4.1.1)" $NP apply --state-dir "$state" --source criu="$tarball" recipes/criu.yaml
 start=$(date +%s%N)
-check "criu recipe re-apply" $NP apply --state-dir "$state" -e criu_tarball="$tarball" recipes/criu.yaml
+check "criu recipe re-apply" $NP apply --state-dir "$state" --source criu="$tarball" recipes/criu.yaml
 echo "# converged criu re-apply took $(( ($(date +%s%N) - start) / 1000000 )) ms"
 check_grep "criu re-apply rebuilds nothing" ' 0 changed, 0 failed' "$T/.out"
 

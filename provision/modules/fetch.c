@@ -1,0 +1,133 @@
+/*
+ * fetch.c: the `fetch` step: download a URL into a content-addressed cache
+ * on the control host (STATE/cache/sha256/HEX) and put it at dest. The
+ * sha256 is required unless the recipe says `insecure: true`; a mismatch
+ * discards the download and fails the step before anything is installed.
+ * A `name` lets --source NAME=URL redirect the download (mirror, local
+ * file) while the recipe's sha256 still decides what is accepted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "download.h"
+#include "error.h"
+#include "exec.h"
+#include "fsutil.h"
+#include "host.h"
+#include "sha256.h"
+#include "step.h"
+#include "banned.h"
+
+static const struct arg_spec fetch_args[] = {
+	{ "url", ARG_STR, true, NULL },
+	{ "dest", ARG_STR, true, NULL },
+	{ "sha256", ARG_STR, false, NULL },
+	{ "insecure", ARG_BOOL, false, NULL },
+	{ "name", ARG_STR, false, NULL },
+	{ "mode", ARG_MODE, false, NULL },
+	{ "ca_file", ARG_STR, false, NULL },
+	{ "retries", ARG_INT, false, NULL },
+	{ NULL, 0, false, NULL },
+};
+
+static int fetch_validate(const char *f, const struct ynode *a)
+{
+	const struct ynode *sum = ynode_get(a, "sha256"), *ins = ynode_get(a, "insecure");
+	bool insecure = ins && ins->value && !strcmp(ins->value, "true");
+	if (!sum && !insecure)
+		return ynode_error(f, a, "fetch: 'sha256' is required (or say 'insecure: true' to skip the check)");
+	if (sum && !strstr(sum->value, "{{") && !sha256_is_hex(sum->value))
+		return ynode_error(f, sum, "fetch: sha256 must be 64 hex digits, got '%s'", sum->value);
+	return 0;
+}
+
+/* The cache entry for this step: by content hash, or by URL when insecure. */
+static void fetch__cache_path(struct buf *out, struct run_ctx *ctx, const char *sum, const char *url)
+{
+	char h[SHA256_HEX_LEN + 1];
+	if (sum) {
+		buf_addf(out, "%s/cache/sha256/%s", ctx->opts->state_dir, sum);
+		return;
+	}
+	sha256_hex_mem(h, url, strlen(url));
+	buf_addf(out, "%s/cache/url/%s", ctx->opts->state_dir, h);
+}
+
+static int fetch_check(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
+{
+	const char *dest = args_str(a, "dest", NULL), *sum = args_str(a, "sha256", NULL);
+	struct host_stat st;
+	struct buf have = BUF_INIT, url = BUF_INIT;
+	char h[SHA256_HEX_LEN + 1];
+	int r = host_stat(ctx->host, dest, &st);
+	ch->path = dest;
+	if (r)
+		goto out;
+	if (st.exists && sum) {
+		if ((r = host_read_file(ctx->host, dest, &have)))
+			goto out;
+		sha256_hex_mem(h, have.ptr, have.len);
+		ch->needed = strcmp(h, sum) != 0;
+	} else {
+		/* without a checksum an existing file cannot be judged: keep it */
+		ch->needed = !st.exists;
+	}
+	ch->needed = ch->needed || (args_mode(a, "mode") >= 0 && st.mode != args_mode(a, "mode"));
+	ctx_source(ctx, args_str(a, "name", NULL), args_str(a, "url", NULL), &url);
+	if (ch->needed)
+		buf_addf(&ch->summary, "fetch %s -> %s", url.ptr, dest);
+out:
+	buf_release(&have);
+	buf_release(&url);
+	return r;
+}
+
+/* Make sure the cache holds the verified file; its path into cached. */
+static int fetch__to_cache(struct run_ctx *ctx, const struct ynode *a, struct buf *cached)
+{
+	const char *sum = args_str(a, "sha256", NULL);
+	struct buf url = BUF_INIT, part = BUF_INIT, dir = BUF_INIT;
+	char h[SHA256_HEX_LEN + 1];
+	int r = 0;
+	ctx_source(ctx, args_str(a, "name", NULL), args_str(a, "url", NULL), &url);
+	fetch__cache_path(cached, ctx, sum, url.ptr);
+	if (sum && fs_exists(cached->ptr) && !sha256_hex_file(h, cached->ptr) && !strcmp(h, sum))
+		goto out; /* cached and intact */
+	fs_dirname(&dir, cached->ptr);
+	buf_addf(&part, "%s.part", cached->ptr);
+	struct download_opts o = { args_str(a, "ca_file", NULL), (int)args_int(a, "retries", -1), 0,
+				   false };
+	if ((r = fs_mkdir_p(dir.ptr, 0700)) || (r = download_to(url.ptr, part.ptr, &o)))
+		goto out;
+	if (sum && ((r = sha256_hex_file(h, part.ptr)) || strcmp(h, sum))) {
+		unlink(part.ptr);
+		r = np_error_setc(NP_EVERIFY, "sha256 mismatch for %s: expected %s, got %s; the download was discarded",
+				  url.ptr, sum, r ? "(unreadable)" : h);
+		goto out;
+	}
+	if (rename(part.ptr, cached->ptr) < 0)
+		r = np_error_set("cannot move the download into the cache '%s'", cached->ptr);
+out:
+	buf_release(&url);
+	buf_release(&part);
+	buf_release(&dir);
+	return r;
+}
+
+static int fetch_apply(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
+{
+	struct buf cached = BUF_INIT, data = BUF_INIT;
+	int mode = args_mode(a, "mode");
+	int r = fetch__to_cache(ctx, a, &cached);
+	if (!r && !(r = fs_read_file(&data, cached.ptr)))
+		r = ctx_write_file(ctx, ch->path, data.ptr, data.len, mode >= 0 ? mode : 0644, -1, -1);
+	buf_release(&cached);
+	buf_release(&data);
+	return r;
+}
+
+const struct step_kind step_fetch = {
+	"fetch", fetch_args, fetch_validate, fetch_check, fetch_apply, false,
+};
