@@ -7,6 +7,7 @@ PKGS      = yaml-0.1 libcurl libgit2 libarchive libssh2 jansson libcrypto
 CC       ?= cc
 OPT      ?= -O2 -g
 BUILD    ?= build
+BIN      ?= bin
 CFLAGS_NP = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
             -Icommon -Iprovision -Iharness $(OPT) $(EXTRA_CFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -22,7 +23,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 HDRS     = $(wildcard common/*.h provision/*.h provision/modules/*.h harness/*.h harness/*/*.h)
 
-all: bin/nodeprep $(if $(wildcard harness/main.c),bin/crharness)
+all: $(BIN)/nodeprep $(BIN)/crharness
 
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -32,12 +33,12 @@ $(BUILD)/libnodeprep.a: $(LIB_OBJ)
 	@rm -f $@
 	@echo "AR $@"; ar rcs $@ $^
 
-bin/nodeprep: $(BUILD)/provision/main.o $(BUILD)/libnodeprep.a
-	@mkdir -p bin
+$(BIN)/nodeprep: $(BUILD)/provision/main.o $(BUILD)/libnodeprep.a
+	@mkdir -p $(BIN)
 	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-bin/crharness: $(BUILD)/harness/main.o $(BUILD)/libnodeprep.a
-	@mkdir -p bin
+$(BIN)/crharness: $(BUILD)/harness/main.o $(BUILD)/libnodeprep.a
+	@mkdir -p $(BIN)
 	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libnodeprep.a
@@ -45,14 +46,16 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libnodeprep.a
 
 # Every test: unit suites (check) then integration tests with real processes.
 check: all $(BUILD)/unit-tests
-	BUILD=$(BUILD) tests/run-all
+	BUILD=$(BUILD) NP=$(BIN)/nodeprep CRH=$(BIN)/crharness tests/run-all
 
 # Only the fast unit suites.
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/data/lsan.supp \
+	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		EXTRA_LDFLAGS="-fsanitize=address,undefined" check
 
 # The main job: build, prepare this host for C/R, run the counter scenarios.

@@ -92,11 +92,13 @@ static bool extract__link_inside(const char *rel, const char *target)
 static int extract__entry(struct archive *a, struct archive *w, struct archive_entry *e,
 			  const char *tmp, const struct extract_opts *o, unsigned long long *total)
 {
-	struct buf rel = BUF_INIT, full = BUF_INIT, link = BUF_INIT;
-	const char *name = archive_entry_pathname(e);
+	struct buf rel = BUF_INIT, full = BUF_INIT, link = BUF_INIT, namebuf = BUF_INIT;
+	/* a copy: set_pathname below frees the entry's own string */
+	buf_adds(&namebuf, archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+	const char *name = namebuf.ptr;
 	const char *hard = archive_entry_hardlink(e);
 	mode_t type = archive_entry_filetype(e);
-	int r = extract__clean(&rel, name ? name : "", o->strip_components);
+	int r = extract__clean(&rel, name, o->strip_components);
 	if (r || !rel.len)
 		goto out;
 	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
@@ -150,6 +152,7 @@ out:
 	buf_release(&rel);
 	buf_release(&full);
 	buf_release(&link);
+	buf_release(&namebuf);
 	return r;
 }
 

@@ -34,7 +34,9 @@ check "junit report is well-formed XML with 7 testcases" python3 -c "
 import xml.etree.ElementTree as E; t=E.parse('$T/ok.xml'); assert len(t.findall('.//testcase'))==7"
 check_grep "tap report" '^ok 7 - concurrent' "$T/ok.tap"
 
-run --report json:"$T/fail.json" fail-criu-missing fail-unwritable-dir fail-corrupt-image > "$T/fail.txt" 2>&1
+check "junit report validates against the JUnit schema" xmllint --noout --schema tests/data/junit.xsd "$T/ok.xml"
+
+run --report json:"$T/fail.json" --report junit:"$T/fail.xml" fail-criu-missing fail-unwritable-dir fail-corrupt-image > "$T/fail.txt" 2>&1
 rc=$?
 [ $rc = 1 ] && ok "failure scenarios exit 1" || notok "failure scenarios exit 1" "exit $rc"
 check "failures reported with reasons" python3 - "$T/fail.json" <<'PY'
@@ -45,6 +47,9 @@ assert "nonexistent/criu" in d["fail-criu-missing"]["reason"], d["fail-criu-miss
 assert "crharness-cannot-write-here" in d["fail-unwritable-dir"]["reason"]
 assert "restore" in d["fail-corrupt-image"]["reason"]
 PY
+check "junit with failures validates too" xmllint --noout --schema tests/data/junit.xsd "$T/fail.xml"
+check "junit failures carry the reason" python3 -c "
+import xml.etree.ElementTree as E; f=E.parse('$T/fail.xml').findall('.//failure'); assert len(f)==3 and all(x.get('message') for x in f)"
 check "nothing left running in runc's state" bash -c "[ -z \"\$(runc --root $T/work/runc-state list -q 2>/dev/null)\" ]"
 check "no counter process left" bash -c "! pgrep -f '[c]ount.new' >/dev/null"
 

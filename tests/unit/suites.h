@@ -11,5 +11,6 @@ Suite *suite_template(void);
 Suite *suite_spawn(void);
 Suite *suite_criu_stats(void);
 Suite *suite_edit(void);
+Suite *suite_scenario(void);
 
 #endif
