@@ -11,7 +11,7 @@ BIN      ?= bin
 CFLAGS_NP = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
             -Icommon -Iprovision -Iharness $(OPT) $(EXTRA_CFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 CHECK_LIBS = $(shell pkg-config --libs check)
 PREFIX   ?= /usr/local
 
@@ -62,6 +62,11 @@ asan:
 run: all
 	scripts/main-job
 
+# Nightly end-to-end: prepare the host, run all scenarios on runc and
+# containerd, JSON + JUnit + HTML (with history) under $NIGHTLY_DIR.
+nightly: all
+	scripts/nightly
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nodeprep/recipes \
 		$(DESTDIR)$(PREFIX)/share/crharness/scenarios
@@ -79,4 +84,4 @@ lint:
 clean:
 	rm -rf build build-asan bin
 
-.PHONY: all check unit asan run install format lint clean
+.PHONY: all check unit asan run nightly install format lint clean

@@ -15,6 +15,8 @@
 #include "backend.h"
 #include "error.h"
 #include "fsutil.h"
+#include "history.h"
+#include "hostinfo.h"
 #include "image.h"
 #include "inspect.h"
 #include "inspect_out.h"
@@ -32,13 +34,14 @@ static const char run_usage[] =
 	"scenario directory) against a container runtime, checks that each restored\n"
 	"counter went on from where it stopped, and reports.\n\n"
 	"options:\n"
-	"  --backend NAME       runtime to drive: runc (default) or containerd\n"
+	"  --backend NAME[,NAME]  runtimes to drive: runc (default), containerd;\n"
+	"                       several: every scenario runs on each, one report\n"
 	"  --containerd-socket PATH\n"
 	"                       use the containerd listening on PATH (namespace\n"
 	"                       crharness); default: start a private containerd\n"
 	"                       with its own root and state under the work dir\n"
 	"  --start-containerd   start a private containerd (the default)\n"
-	"  --report FMT:PATH    write a report; FMT is table, json, junit or tap,\n"
+	"  --report FMT:PATH    write a report; FMT is table, json, junit, tap or html,\n"
 	"                       PATH '-' is stdout (repeatable; default table:-)\n"
 	"  --criu PATH          criu binary the runtime should use (default: criu in PATH)\n"
 	"  --criu-env NAME=VAL  environment for the runtime and CRIU, e.g.\n"
@@ -46,6 +49,8 @@ static const char run_usage[] =
 	"  --work-dir DIR       bundles, images and logs (default: a new dir under /tmp)\n"
 	"  --scenario-dir DIR   where scenario names are looked up\n"
 	"                       (default harness/scenarios, then PREFIX/share/crharness/scenarios)\n"
+	"  --history DIR        keep this run's JSON in DIR (date-stamped) and show the\n"
+	"                       last 30 runs' trend and regressions in the html report\n"
 	"  --keep               keep the work dir afterwards\n"
 	"  -v, --verbose        log every runtime command\n\n"
 	"exit status: 0 all scenarios passed, 1 a scenario failed, 2 bad usage or input.\n";
@@ -57,6 +62,7 @@ struct run_cli {
 	const char *env[16];
 	size_t nenv;
 	const char *scenario_dir;
+	const char *history_dir;
 	const char **names;
 	size_t nnames;
 	struct harness_opts ho;
@@ -90,7 +96,8 @@ static int run__parse(struct run_cli *c, int argc, char **argv)
 			log_setup(LOG_DEBUG, stderr);
 		} else if (!strcmp(a, "--backend") || !strcmp(a, "--report") || !strcmp(a, "--criu") ||
 			   !strcmp(a, "--criu-env") || !strcmp(a, "--work-dir") ||
-			   !strcmp(a, "--scenario-dir") || !strcmp(a, "--containerd-socket")) {
+			   !strcmp(a, "--scenario-dir") || !strcmp(a, "--containerd-socket") ||
+			   !strcmp(a, "--history")) {
 			if (need_value(i, argc, a))
 				return -1;
 			const char *v = argv[++i];
@@ -106,6 +113,8 @@ static int run__parse(struct run_cli *c, int argc, char **argv)
 				c->ho.work_dir = v;
 			else if (!strcmp(a, "--containerd-socket"))
 				c->ho.containerd_socket = v;
+			else if (!strcmp(a, "--history"))
+				c->history_dir = v;
 			else
 				c->scenario_dir = v;
 		} else if (a[0] == '-') {
@@ -173,6 +182,48 @@ static int write__reports(const struct run_cli *c, const struct report_set *rs)
 	return bad;
 }
 
+/* "runc,containerd" -> backend tables; an unknown name is bad usage. */
+static int run__backends(const struct backend_ops **ops, size_t *n, const char *list)
+{
+	char name[64];
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		if (*n >= 8 || !(ops[*n] = backend_find(name))) {
+			struct buf known = BUF_INIT;
+			backend_list(&known);
+			log_error("unknown backend '%s' (known: %s)", name, known.ptr);
+			buf_release(&known);
+			return -1;
+		}
+		(*n)++;
+		p += len + (p[len] == ',');
+	}
+	return *n ? 0 : (log_error("--backend needs a name"), -1);
+}
+
+/* This run's JSON into the history dir, named by its date so names sort by time. */
+static int write__history(const struct run_cli *c, const struct report_set *rs)
+{
+	struct buf path = BUF_INIT;
+	int bad = 0;
+	if (!c->history_dir)
+		return 0;
+	if (fs_mkdir_p(c->history_dir, 0755)) {
+		log_error("%s", np_error_last());
+		return 1;
+	}
+	buf_addf(&path, "%s/%s.json", c->history_dir, rs->date);
+	FILE *f = fopen(path.ptr, "we");
+	int w = f ? report_json(f, rs) : -1;
+	if (!f || (fclose(f) | w)) {
+		log_error("cannot write history '%s': %s", path.ptr, strerror(errno));
+		bad = 1;
+	}
+	buf_release(&path);
+	return bad;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_cli c = { 0 };
@@ -184,14 +235,12 @@ static int cmd_run(int argc, char **argv)
 	size_t loaded = 0, passed = 0;
 	if (p)
 		goto out;
-	const struct backend_ops *ops = backend_find(c.backend);
-	if (!ops) {
-		backend_list(&path);
-		log_error("unknown backend '%s' (known: %s)", c.backend, path.ptr);
+	const struct backend_ops *ops[8];
+	size_t nops = 0, nres = 0;
+	if (run__backends(ops, &nops, c.backend))
 		goto out;
-	}
 	sc = calloc(c.nnames, sizeof(*sc));
-	res = calloc(c.nnames, sizeof(*res));
+	res = calloc(c.nnames * nops, sizeof(*res));
 	if (!sc || !res)
 		abort();
 	for (; loaded < c.nnames; loaded++) {
@@ -215,15 +264,28 @@ static int cmd_run(int argc, char **argv)
 		c.ho.work_dir = work.ptr;
 	}
 	double wall = 0;
-	for (size_t i = 0; i < loaded; i++) {
-		log_info("running %s on %s", sc[i]->name, ops->name);
-		run_scenario(&res[i], sc[i], ops, &c.ho);
-		passed += res[i].passed;
-		wall += res[i].wall_ms;
-	}
+	for (size_t b = 0; b < nops; b++)
+		for (size_t i = 0; i < loaded; i++, nres++) {
+			log_info("running %s on %s", sc[i]->name, ops[b]->name);
+			run_scenario(&res[nres], sc[i], ops[b], &c.ho);
+			passed += res[nres].passed;
+			wall += res[nres].wall_ms;
+		}
 	gethostname(host, sizeof(host) - 1);
-	struct report_set rs = { res, loaded, host, wall };
-	code = write__reports(&c, &rs) || passed < loaded ? EXIT_FAILED : EXIT_OK;
+	struct history hist = { 0 };
+	struct buf date = BUF_INIT, kernel = BUF_INIT, versions = BUF_INIT;
+	hostinfo_date(&date);
+	hostinfo_collect(&kernel, &versions, c.ho.criu);
+	if (c.history_dir)
+		history_load(&hist, c.history_dir, 30);
+	struct report_set rs = { res, nres, host, wall, date.ptr, kernel.ptr, versions.ptr,
+				 c.history_dir ? &hist : NULL };
+	code = write__reports(&c, &rs) || write__history(&c, &rs) || passed < nres ? EXIT_FAILED
+										    : EXIT_OK;
+	history_free(&hist);
+	buf_release(&date);
+	buf_release(&kernel);
+	buf_release(&versions);
 	if (!c.ho.keep && work.len)
 		fs_remove_tree(work.ptr);
 out:

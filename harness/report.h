@@ -9,11 +9,17 @@
 
 #include "run.h"
 
+struct history;
+
 struct report_set {
 	const struct scenario_result *r;
 	size_t n;
 	const char *host;
 	double wall_ms;
+	const char *date;              /* UTC, ISO 8601 */
+	const char *kernel;
+	const char *versions;          /* "criu 4.1.1, runc 1.1.5, ..." */
+	const struct history *history; /* earlier runs, or NULL */
 };
 
 /** Write rs in format ("table", "json", "junit", "tap") to f. NP_EINVALID for an unknown format. */
@@ -25,5 +31,6 @@ int report_table(FILE *f, const struct report_set *rs);
 int report_json(FILE *f, const struct report_set *rs);
 int report_junit(FILE *f, const struct report_set *rs);
 int report_tap(FILE *f, const struct report_set *rs);
+int report_html(FILE *f, const struct report_set *rs);
 
 #endif

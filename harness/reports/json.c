@@ -25,9 +25,11 @@ int report_json(FILE *f, const struct report_set *rs)
 			"cycles", r->cycles, "containers", (json_int_t)r->containers,
 			"wall_ms", r->wall_ms, "criu_stats", criu_stats_json(&r->stats)));
 	}
-	json_t *doc = json_pack("{s:o, s:{s:I, s:I}, s:s}", "scenarios", arr, "summary", "passed",
-				(json_int_t)passed, "failed", (json_int_t)(rs->n - passed), "host",
-				rs->host ? rs->host : "");
+	json_t *doc = json_pack("{s:o, s:{s:I, s:I}, s:s, s:s, s:s, s:s}", "scenarios", arr, "summary",
+				"passed", (json_int_t)passed, "failed", (json_int_t)(rs->n - passed),
+				"host", rs->host ? rs->host : "", "date", rs->date ? rs->date : "",
+				"kernel", rs->kernel ? rs->kernel : "",
+				"versions", rs->versions ? rs->versions : "");
 	int r = json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', f);
 	json_decref(doc);

@@ -15,6 +15,7 @@ static const struct {
 	{ "json", report_json },
 	{ "junit", report_junit },
 	{ "tap", report_tap },
+	{ "html", report_html },
 };
 
 int report_write(const char *format, FILE *f, const struct report_set *rs)
@@ -22,7 +23,7 @@ int report_write(const char *format, FILE *f, const struct report_set *rs)
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
 		if (!strcmp(formats[i].name, format))
 			return formats[i].write(f, rs);
-	return np_error_setc(NP_EINVALID, "unknown report format '%s' (table, json, junit, tap)", format);
+	return np_error_setc(NP_EINVALID, "unknown report format '%s' (table, json, junit, tap, html)", format);
 }
 
 void report_xml_escape(FILE *f, const char *s)

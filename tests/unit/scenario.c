@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "history.h"
 #include "report.h"
 #include "run.h"
 #include "scenario.h"
@@ -87,6 +88,35 @@ START_TEST(test_report__escapes_input)
 }
 END_TEST
 
+START_TEST(test_report__html_escapes_and_marks)
+{
+	struct scenario_result r[2] = { 0 };
+	snprintf(r[0].name, sizeof(r[0].name), "<svg onload=x>");
+	snprintf(r[0].backend, sizeof(r[0].backend), "runc");
+	snprintf(r[0].reason, sizeof(r[0].reason), "]]></text><script>x</script>");
+	snprintf(r[1].name, sizeof(r[1].name), "fast");
+	snprintf(r[1].backend, sizeof(r[1].backend), "runc");
+	r[1].passed = true;
+	r[1].checkpoint_ms = 100;
+	struct hist_entry e[2] = { { "fast", "runc", true, 50, 1 }, { "<svg onload=x>", "runc", true, 1, 1 } };
+	struct hist_run run = { "2026-01-01T00:00:00Z", e, 2 };
+	struct history h = { &run, 1 };
+	struct report_set rs = { r, 2, "h&<>", 10, "2026-01-02T00:00:00Z", "6.1", "criu 4.1.1", &h };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	ck_assert_int_eq(report_write("html", f, &rs), 0);
+	fclose(f);
+	ck_assert_ptr_null(strstr(text, "<script"));
+	ck_assert_ptr_null(strstr(text, "<svg onload"));
+	ck_assert_ptr_nonnull(strstr(text, "&lt;svg onload=x&gt;"));
+	ck_assert_ptr_nonnull(strstr(text, "h&amp;&lt;&gt;"));
+	ck_assert_ptr_nonnull(strstr(text, "checkpoint 100 ms is 100% above the median 50 ms"));
+	ck_assert_ptr_nonnull(strstr(text, "newly failing (passed on 2026-01-01T00:00:00Z)"));
+	free(text);
+}
+END_TEST
+
 Suite *suite_scenario(void)
 {
 	Suite *s = suite_create("scenario");
@@ -94,6 +124,7 @@ Suite *suite_scenario(void)
 	tcase_add_test(tc, test_scenario__good);
 	tcase_add_test(tc, test_scenario__malformed);
 	tcase_add_test(tc, test_report__escapes_input);
+	tcase_add_test(tc, test_report__html_escapes_and_marks);
 	suite_add_tcase(s, tc);
 	return s;
 }
