@@ -37,8 +37,21 @@ static const struct arg_spec git_args[] = {
 
 struct git_cb {
 	const struct ynode *a;
+	const char *url;
 	int tries;
 };
+
+/* The port of an ssh://[user@]host:port/ URL (libgit2 does not pass it to the callback). */
+static int git__url_port(const char *url)
+{
+	if (!url || strncmp(url, "ssh://", 6))
+		return 22;
+	const char *h = url + 6, *slash = strchr(h, '/'), *at = strchr(h, '@');
+	if (at && (!slash || at < slash))
+		h = at + 1;
+	const char *colon = strchr(h, ':');
+	return colon && (!slash || colon < slash) ? (int)strtol(colon + 1, NULL, 10) : 22;
+}
 
 static int gitstep_validate(const char *f, const struct ynode *a)
 {
@@ -94,12 +107,8 @@ static int git__certcheck(git_cert *cert, int valid, const char *host, void *p_)
 	git_cert_hostkey *hk = (git_cert_hostkey *)cert;
 	if (!(hk->type & GIT_CERT_SSH_RAW) || (unsigned)hk->raw_type > 6)
 		return np_error_set("ssh: no raw host key to check for %s", host), GIT_ECERTIFICATE;
-	/* libgit2 passes no port; known_hosts entries for :22 match plain names */
-	int r = known_hosts_check(args_str(p->a, "known_hosts", NULL), host, 22, hk->hostkey,
-				  hk->hostkey_len, map[hk->raw_type]);
-	if (r == NP_ENOTFOUND)
-		r = known_hosts_check(args_str(p->a, "known_hosts", NULL), host, -1, hk->hostkey,
-				      hk->hostkey_len, map[hk->raw_type]);
+	int r = known_hosts_check(args_str(p->a, "known_hosts", NULL), host, git__url_port(p->url),
+				  hk->hostkey, hk->hostkey_len, map[hk->raw_type]);
 	if (r)
 		log_error("%s", np_error_last());
 	return r ? GIT_ECERTIFICATE : 0;
@@ -162,12 +171,13 @@ static int gitstep_check(struct run_ctx *ctx, const struct ynode *a, struct chan
 	struct buf dest = BUF_INIT, url = BUF_INIT;
 	git_repository *repo = NULL;
 	git_oid head, want;
-	struct git_cb p = { a, 0 };
+	struct git_cb p = { a, NULL, 0 };
 	int r = 0;
 	git_libgit2_init();
 	ch->path = args_str(a, "dest", NULL);
 	host_map_path(&dest, ctx->host, ch->path);
 	ctx_source(ctx, args_str(a, "name", NULL), args_str(a, "repo", NULL), &url);
+	p.url = url.ptr;
 	if (git_repository_open(&repo, dest.ptr)) {
 		ch->needed = true;
 		buf_addf(&ch->summary, "clone %s into %s", url.ptr, ch->path);
@@ -274,11 +284,12 @@ static int gitstep_apply(struct run_ctx *ctx, const struct ynode *a, struct chan
 	struct buf dest = BUF_INIT, url = BUF_INIT, tmp = BUF_INIT;
 	git_repository *repo = NULL;
 	git_oid want;
-	struct git_cb p = { a, 0 };
+	struct git_cb p = { a, NULL, 0 };
 	int r;
 	git_libgit2_init();
 	host_map_path(&dest, ctx->host, ch->path);
 	ctx_source(ctx, args_str(a, "name", NULL), args_str(a, "repo", NULL), &url);
+	p.url = url.ptr;
 	bool fresh = git_repository_open(&repo, dest.ptr) != 0;
 	if ((r = journal_record_tree(ctx->journal, ctx->host, ch->path)))
 		goto out;

@@ -174,3 +174,25 @@ gitrec; printf '      ref: no-such-ref\n' >> "$T/g.yaml"
 sed -i 's|/opt/src|/opt/src2|' "$T/g.yaml"
 check_exit "git: unknown ref fails" 1 np apply "$T/g.yaml"
 check "git: failed clone leaves nothing" bash -c "[ ! -e $R/opt/src2 ] && [ ! -e $R/opt/src2.np-clone ]"
+
+# git over ssh:// to a real sshd on loopback, with known_hosts checking
+. tests/helpers/sshd.sh
+start_sshd "$T/sshd"
+trap 'stop_sshd; kill $srv $tls 2>/dev/null; rm -rf "$T"' EXIT
+sshrec() { printf 'recipe: g\nsteps:\n  - git:\n      repo: "ssh://root@127.0.0.1:%s%s/repo.git"\n      dest: /opt/ssh-src\n      ref: v1\n      ssh_key: %s\n      known_hosts: %s\n' \
+    "$SSHD_PORT" "$G" "$SSH_KEY" "$1" > "$T/gs.yaml"; }
+sshrec "$KNOWN_HOSTS"
+check "git: clone over ssh:// from a real sshd" np apply "$T/gs.yaml"
+check "git: ssh clone at the tag" test "$(git -C "$R/opt/ssh-src" rev-parse HEAD)" = "$v1"
+check "git: ssh re-apply changes nothing" np apply "$T/gs.yaml"
+check_grep "git: ssh converged" '1 ok, 0 changed' "$T/.out"
+: > "$T/empty_known_hosts"
+sshrec "$T/empty_known_hosts"; sed -i 's|/opt/ssh-src|/opt/ssh-src2|' "$T/gs.yaml"
+check_exit "git: an unknown ssh host key is refused" 1 np apply "$T/gs.yaml"
+check_grep "git: says the key is not known" "is not in .*empty_known_hosts" "$T/.out"
+ssh-keygen -q -t ed25519 -N '' -f "$T/other_key" <<< y >/dev/null
+echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$T/other_key.pub")" > "$T/wrong_known_hosts"
+sshrec "$T/wrong_known_hosts"; sed -i 's|/opt/ssh-src|/opt/ssh-src3|' "$T/gs.yaml"
+check_exit "git: a changed ssh host key is refused" 1 np apply "$T/gs.yaml"
+check_grep "git: says the key does not match" "does NOT match" "$T/.out"
+check "git: refused clones leave nothing" bash -c "[ ! -e $R/opt/ssh-src2 ] && [ ! -e $R/opt/ssh-src3 ]"
