@@ -90,3 +90,39 @@ for i in $(seq 1 12); do
     $NP apply --root "$r2" $big 2>&1 | grep -q ' 0 changed, 0 failed' || bad=1
 done
 [ $bad = 0 ] && ok "SIGKILL mid-apply leaves no partial file; re-apply converges" || notok "SIGKILL mid-apply" "see above"
+
+# tags, when, notify/handlers, -e overrides, env and facts in templates
+R2=$T/lang-root; S2=$T/lang-state; mkdir -p "$R2"
+cat > "$T/lang.yaml" <<'YAML'
+recipe: lang
+vars:
+  greeting: hello
+  nested: { name: "{{ greeting }} world" }
+steps:
+  - name: tagged a
+    file: { path: /a.txt, content: "{{ nested.name }} from {{ env.NP_TEST_WHO }} on {{ facts.arch }}\n" }
+    tags: [alpha]
+    notify: reload
+  - name: tagged b
+    file: { path: /b.txt, content: "b\n" }
+    tags: [beta]
+  - name: never
+    file: { path: /never.txt, content: "x\n" }
+    when: "{{ greeting }} == goodbye"
+handlers:
+  reload:
+    command: { shell: "echo reloaded >> $NODEPREP_ROOT/handler.log" }
+YAML
+check "tags: only the alpha step runs" env NP_TEST_WHO=tests $NP apply --root "$R2" --state-dir "$S2" --tags alpha "$T/lang.yaml"
+check "tags: beta step untouched" bash -c "[ -f $R2/a.txt ] && [ ! -e $R2/b.txt ]"
+check "templating: nested var, env and facts rendered" grep -qx "hello world from tests on $(dpkg --print-architecture)" "$R2/a.txt"
+check "when: a false condition skips the step" test ! -e "$R2/never.txt"
+check "notify: the handler ran once after a change" test "$(cat "$R2/handler.log")" = reloaded
+check "notify: converged re-apply" env NP_TEST_WHO=tests $NP apply --root "$R2" --state-dir "$S2" "$T/lang.yaml"
+check "notify: no change, no handler" test "$(wc -l < "$R2/handler.log")" = 1
+check "-e overrides a recipe var" env NP_TEST_WHO=tests $NP apply --root "$R2" --state-dir "$S2" -e greeting=hi "$T/lang.yaml"
+check "-e reaches nested templates" grep -q "^hi world" "$R2/a.txt"
+check "notify: the handler ran again after the change" test "$(wc -l < "$R2/handler.log")" = 2
+check_exit "undefined env var is an error" 2 env -u NP_TEST_WHO $NP validate "$T/lang.yaml"
+check_grep "undefined variable is located" "lang.yaml:7:[0-9]+: error: .*NP_TEST_WHO" "$T/.out"
+check "facts --json is JSON with arch and init" bash -c "$NP facts --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"arch\"] in (\"amd64\",\"arm64\") and \"init\" in d'"
