@@ -67,6 +67,10 @@ run: all
 nightly: all
 	scripts/nightly
 
+# Side-by-side speed/memory figures (bench/README.md); never part of check.
+bench: all
+	bench/run
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nodeprep/recipes \
 		$(DESTDIR)$(PREFIX)/share/crharness/scenarios
@@ -84,4 +88,4 @@ lint:
 clean:
 	rm -rf build build-asan bin
 
-.PHONY: all check unit asan run nightly install format lint clean
+.PHONY: all check unit asan run nightly bench install format lint clean

@@ -40,6 +40,9 @@ struct lane {
 	double t_ckpt;          /* when the last checkpoint started */
 	double ck_sum, rs_sum, downtime;
 	int ck_n, rs_n;
+	double last_ck;         /* duration of the last checkpoint */
+	double cycles[64];      /* checkpoint+restore ms per completed cycle */
+	int ncycles;
 	long long archive;
 	bool stopped_by_ckpt;   /* last checkpoint stopped the container */
 	struct criu_stats stats;
@@ -94,6 +97,7 @@ static int lane__checkpoint(struct lane *l, const struct sstep *st)
 		return r;
 	l->ck_sum += dt;
 	l->ck_n++;
+	l->last_ck = dt;
 	l->stopped_by_ckpt = !st->ck.leave_running;
 	if (l->ops->collect && (r = l->ops->collect(l->b, &l->c)))
 		return r;
@@ -122,6 +126,8 @@ static int lane__restore(struct lane *l, const struct sstep *st)
 		return r;
 	l->rs_sum += t1 - t0;
 	l->rs_n++;
+	if (l->ncycles < 64)
+		l->cycles[l->ncycles++] = l->last_ck + (t1 - t0);
 	if (l->stopped_by_ckpt && t1 - l->t_ckpt > l->downtime)
 		l->downtime = t1 - l->t_ckpt;
 	snprintf(stats, sizeof(stats), "%s/restore-work-%d/stats-restore", l->c.dir, l->c.generation);
@@ -282,8 +288,33 @@ static void *lane__main(void *arg)
 	return NULL;
 }
 
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* p50/p99 of the checkpoint+restore cycles of all lanes (nearest rank). */
+static void result__percentiles(struct scenario_result *res, const struct lane *lanes, long n)
+{
+	double *all = calloc((size_t)n * 64 + 1, sizeof(*all));
+	size_t k = 0;
+	if (!all)
+		abort();
+	for (long i = 0; i < n; i++)
+		for (int j = 0; j < lanes[i].ncycles; j++)
+			all[k++] = lanes[i].cycles[j];
+	if (k) {
+		qsort(all, k, sizeof(*all), dbl_cmp);
+		res->cycle_p50_ms = all[(k - 1) / 2];
+		res->cycle_p99_ms = all[(size_t)((double)(k - 1) * 0.99 + 0.5)];
+	}
+	free(all);
+}
+
 static void result__collect(struct scenario_result *res, struct lane *lanes, long n)
 {
+	result__percentiles(res, lanes, n);
 	int ck_n = 0, rs_n = 0;
 	double ck = 0, rs = 0;
 	res->passed = true;

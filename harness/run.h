@@ -19,6 +19,7 @@ struct scenario_result {
 	char reason[1024];
 	double checkpoint_ms;    /* mean over checkpoints (all lanes) */
 	double restore_ms;       /* mean over restores */
+	double cycle_p50_ms, cycle_p99_ms; /* checkpoint+restore per cycle, all lanes */
 	double downtime_ms;      /* worst stop-to-running gap */
 	long long archive_bytes; /* last image size (largest lane) */
 	long counter_before, counter_after;
