@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "host.h"
 #include "ytree.h"
 #include "log.h"
 #include "banned.h"
@@ -108,6 +109,30 @@ int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
 		} else if (cli__is(a, "--sources")) {
 			if (!(r = cli__value(&v, &i, argc, argv, "--sources")))
 				r = cli__load_sources(&o->sources, v);
+		} else if (cli__is(a, "--host") || !strcmp(a, "-H")) {
+			if (!(r = cli__value(&v, &i, argc, argv, a[1] == 'H' ? "-H" : "--host")))
+				o->host = v;
+		} else if (!strcmp(a, "-i") || cli__is(a, "--key")) {
+			if (!(r = cli__value(&v, &i, argc, argv, a[1] == 'i' ? "-i" : "--key")))
+				o->key = v;
+		} else if (cli__is(a, "--known-hosts")) {
+			if (!(r = cli__value(&v, &i, argc, argv, "--known-hosts")))
+				o->known_hosts = v;
+		} else if (!strcmp(a, "--accept-new-host-key")) {
+			o->accept_new_host_key = true;
+		} else if (!strcmp(a, "--become")) {
+			o->become = true;
+		} else if (cli__is(a, "--inventory")) {
+			if (!(r = cli__value(&v, &i, argc, argv, "--inventory")))
+				o->inventory = v;
+		} else if (cli__is(a, "--limit")) {
+			if (!(r = cli__value(&v, &i, argc, argv, "--limit")))
+				o->limit = v;
+		} else if (cli__is(a, "--forks")) {
+			char *end;
+			if (!(r = cli__value(&v, &i, argc, argv, "--forks")) &&
+			    ((o->forks = (int)strtol(v, &end, 10)) < 1 || *end))
+				r = np_error_setc(NP_EINVALID, "--forks expects a positive number, got '%s'", v);
 		} else if (!strcmp(a, "--json")) {
 			o->json = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -120,7 +145,11 @@ int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
 	}
 	if (!o->state_dir) {
 		struct buf sd = BUF_INIT;
-		buf_addf(&sd, "%s/var/lib/nodeprep", o->root);
+		/* a remote node's journal and cache live on this (the control) machine */
+		if (o->host)
+			buf_addf(&sd, "/var/lib/nodeprep/hosts/%s", o->host);
+		else
+			buf_addf(&sd, "%s/var/lib/nodeprep", o->root);
 		o->state_dir_owned = buf_detach(&sd, NULL);
 		o->state_dir = o->state_dir_owned;
 	}
@@ -191,4 +220,41 @@ out:
 	*out = fd;
 	buf_release(&path);
 	return r;
+}
+
+int cli_parse_target(const char *spec, char user[64], char host[256], int *port)
+{
+	const char *at = strchr(spec, '@'), *h = at ? at + 1 : spec;
+	const char *colon = strrchr(h, ':');
+	user[0] = 0;
+	*port = 22;
+	if (at)
+		snprintf(user, 64, "%.*s", (int)(at - spec), spec);
+	if (colon && !strchr(colon + 1, ']')) {
+		char *end;
+		long p = strtol(colon + 1, &end, 10);
+		if (*end || p < 1 || p > 65535)
+			return np_error_setc(NP_EINVALID, "bad port in host '%s'", spec);
+		*port = (int)p;
+	}
+	snprintf(host, 256, "%.*s", (int)(colon ? colon - h : (long)strlen(h)), h);
+	if (!host[0] || (at && !user[0]))
+		return np_error_setc(NP_EINVALID, "host '%s' is not [USER@]HOST[:PORT]", spec);
+	return 0;
+}
+
+int cli_host_open(struct host **out, const struct cli_opts *o)
+{
+	char user[64], host[256];
+	int port;
+	if (!o->host) {
+		*out = host_local_new(o->root);
+		return 0;
+	}
+	int r = cli_parse_target(o->host, user, host, &port);
+	if (r)
+		return r;
+	struct ssh_opts so = { o->host, host, port, user[0] ? user : NULL, o->key, o->known_hosts,
+			       o->accept_new_host_key, o->become, o->root };
+	return host_ssh_new(out, &so);
 }

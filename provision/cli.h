@@ -20,6 +20,15 @@ struct cli_opts {
 	size_t ntags;
 	bool json;
 	bool verbose;
+	/* remote targets */
+	const char *host;          /* [USER@]HOST[:PORT] */
+	const char *key;           /* -i */
+	const char *known_hosts;
+	bool accept_new_host_key;
+	bool become;
+	const char *inventory;
+	const char *limit;
+	int forks;
 	const char **args;         /* positional arguments (borrowed from argv) */
 	size_t nargs;
 	char *state_dir_owned;
@@ -30,6 +39,12 @@ int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help);
 void cli_release(struct cli_opts *o);
 /** Print an error; "FILE:L:C: msg" becomes "FILE:L:C: error: msg". */
 void cli_print_error(const char *msg);
+
+struct host;
+/** The target: this machine (under --root) or --host over SSH. NP_* with a message. */
+int cli_host_open(struct host **out, const struct cli_opts *o);
+/** Parse [USER@]HOST[:PORT] into its parts (copied into the buffers). */
+int cli_parse_target(const char *spec, char user[64], char host[256], int *port);
 
 /** Take the state-dir lock; NP_ELOCKED with the holder's pid when busy. fd into *out. */
 int cli_lock(int *out, const char *state_dir);

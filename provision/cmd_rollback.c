@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "error.h"
+#include "host.h"
 #include "journal.h"
 #include "log.h"
 #include "banned.h"
@@ -18,7 +19,11 @@ int cmd_rollback(struct cli_opts *o)
 		log_error("%s", np_error_last());
 		return EXIT_FAILED;
 	}
-	int r = journal_rollback(o->state_dir, o->root[0] ? o->root : NULL, &report);
+	struct host *h = NULL;
+	int r = o->host ? cli_host_open(&h, o) : 0;
+	if (!r)
+		r = journal_rollback(o->state_dir, o->root[0] ? o->root : NULL, h, &report);
+	host_free(h);
 	fputs(report.ptr, stdout);
 	if (r) {
 		log_error("%s", np_error_last());

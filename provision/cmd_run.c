@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "host.h"
 #include "error.h"
 #include "exec.h"
 #include "log.h"
@@ -45,6 +46,7 @@ int cmd_run(struct cli_opts *o, int mode)
 {
 	struct recipe_set set = RECIPE_SET_INIT;
 	struct exec_result res = { 0 };
+	struct host *host = NULL;
 	int lock = -1, code = cmd_load(&set, o), r;
 	if (code)
 		goto out;
@@ -54,9 +56,14 @@ int cmd_run(struct cli_opts *o, int mode)
 		goto out;
 	}
 	o->tags[o->ntags] = NULL;
+	if (mode != EXEC_VALIDATE && o->host && (r = cli_host_open(&host, o))) {
+		log_error("%s", np_error_last());
+		code = EXIT_FAILED;
+		goto out;
+	}
 	struct exec_opts eo = { (enum exec_mode)mode, o->root, o->state_dir, &o->overrides,
 				o->ntags ? o->tags : NULL, o->json, o->json ? NULL : stdout,
-				&o->sources };
+				&o->sources, host };
 	r = exec_run(&set, &eo, &res);
 	if (r < 0) {
 		log_error("%s", np_error_last());
@@ -86,6 +93,7 @@ out:
 		close(lock);
 	exec_result_release(&res);
 	recipe_set_release(&set);
+	host_free(host);
 	return code;
 }
 

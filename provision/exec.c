@@ -285,8 +285,8 @@ int exec_run(const struct recipe_set *set, const struct exec_opts *o, struct exe
 	memset(res, 0, sizeof(*res));
 	res->json = json_array();
 	ctx.opts = o;
-	ctx.host = host_local_new(o->root);
-	ctx.facts = facts_new(o->root);
+	ctx.host = o->host ? o->host : host_local_new(o->root);
+	ctx.facts = facts_new(ctx.host);
 	ctx.scope.overrides = o->overrides;
 	ctx.scope.builtins = &ctx.builtins;
 	ctx.scope.facts = ctx.facts;
@@ -300,7 +300,8 @@ out:
 	journal_close(ctx.journal, r != 0);
 	var_table_release(&ctx.builtins);
 	facts_free(ctx.facts);
-	host_free(ctx.host);
+	if (!o->host)
+		host_free(ctx.host);
 	return r;
 }
 

@@ -1,7 +1,8 @@
 /*
  * facts.c: host facts. Each fact has a probe function; values are cached
- * after first use. Files are read under --root so an image root reports
- * its own distro; arch and kernel come from uname (the running kernel).
+ * after first use. Everything is asked of the host (local, with --root,
+ * or over SSH), so an image root or a remote node reports its own distro;
+ * arch and kernel come from uname (the running kernel).
  */
 #include "facts.h"
 
@@ -12,46 +13,56 @@
 #include <jansson.h>
 
 #include "fsutil.h"
+#include "host.h"
 #include "spawn.h"
 #include "banned.h"
 
 struct facts {
-	char *root;
+	struct host *host;
 	char *values[16];
 	unsigned char done[16];
 };
 
 typedef void (*fact_probe)(struct facts *f, struct buf *out);
 
-static void probe__arch(struct facts *f, struct buf *out)
+static void version_of(struct facts *f, const char *prog, const char *arg, struct buf *out);
+
+/* uname -m / -r: the syscall here, the command on a remote host */
+static void uname_of(struct facts *f, bool machine, struct buf *out)
 {
 	struct utsname u;
-	(void)f;
-	if (uname(&u) < 0)
+	if (!host_is_local(f->host)) {
+		version_of(f, "uname", machine ? "-m" : "-r", out);
 		return;
-	if (!strcmp(u.machine, "x86_64"))
+	}
+	if (uname(&u) == 0)
+		buf_adds(out, machine ? u.machine : u.release);
+}
+
+static void probe__arch(struct facts *f, struct buf *out)
+{
+	struct buf m = BUF_INIT;
+	uname_of(f, true, &m);
+	if (!strcmp(m.ptr, "x86_64"))
 		buf_adds(out, "amd64");
-	else if (!strcmp(u.machine, "aarch64"))
+	else if (!strcmp(m.ptr, "aarch64"))
 		buf_adds(out, "arm64");
 	else
-		buf_adds(out, u.machine);
+		buf_adds(out, m.ptr);
+	buf_release(&m);
 }
 
 static void probe__kernel(struct facts *f, struct buf *out)
 {
-	struct utsname u;
-	(void)f;
-	if (uname(&u) == 0)
-		buf_adds(out, u.release);
+	uname_of(f, false, out);
 }
 
 /* Value of KEY= in ROOT/etc/os-release, unquoted. */
 static void os_release(struct facts *f, const char *key, struct buf *out)
 {
-	struct buf path = BUF_INIT, text = BUF_INIT;
+	struct buf text = BUF_INIT;
 	size_t klen = strlen(key);
-	buf_addf(&path, "%s/etc/os-release", f->root);
-	if (fs_read_file(&text, path.ptr) == 0) {
+	if (host_read_file(f->host, "/etc/os-release", &text) == 0) {
 		for (char *line = text.ptr; line && *line;) {
 			char *nl = strchr(line, '\n');
 			if (nl)
@@ -68,7 +79,6 @@ static void os_release(struct facts *f, const char *key, struct buf *out)
 			line = nl ? nl + 1 : NULL;
 		}
 	}
-	buf_release(&path);
 	buf_release(&text);
 }
 
@@ -84,11 +94,8 @@ static void probe__distro_version(struct facts *f, struct buf *out)
 
 static bool root__exists(struct facts *f, const char *path)
 {
-	struct buf p = BUF_INIT;
-	buf_addf(&p, "%s%s", f->root, path);
-	bool r = fs_exists(p.ptr);
-	buf_release(&p);
-	return r;
+	struct host_stat st;
+	return host_stat(f->host, path, &st) == 0 && st.exists;
 }
 
 static void probe__init(struct facts *f, struct buf *out)
@@ -124,14 +131,14 @@ static void probe__runtime(struct facts *f, struct buf *out)
 }
 
 /* First line of `PROG ARG`, trimmed: the version facts. */
-static void version_of(const char *prog, const char *arg, struct buf *out)
+static void version_of(struct facts *f, const char *prog, const char *arg, struct buf *out)
 {
 	const char *argv[] = { prog, arg, NULL };
 	struct spawn sp = SPAWN_INIT;
 	sp.argv = argv;
 	sp.timeout_ms = 5000;
 	sp.merge_err = true;
-	if (spawn_run(&sp) == 0 && sp.status == 0) {
+	if (host_run(f->host, &sp) == 0 && sp.status == 0) {
 		char *nl = strchr(sp.out.ptr, '\n');
 		buf_add(out, sp.out.ptr, nl ? (size_t)(nl - sp.out.ptr) : sp.out.len);
 	}
@@ -140,20 +147,17 @@ static void version_of(const char *prog, const char *arg, struct buf *out)
 
 static void probe__runc(struct facts *f, struct buf *out)
 {
-	(void)f;
-	version_of("runc", "--version", out);
+	version_of(f, "runc", "--version", out);
 }
 
 static void probe__containerd(struct facts *f, struct buf *out)
 {
-	(void)f;
-	version_of("containerd", "--version", out);
+	version_of(f, "containerd", "--version", out);
 }
 
 static void probe__criu(struct facts *f, struct buf *out)
 {
-	(void)f;
-	version_of("criu", "--version", out);
+	version_of(f, "criu", "--version", out);
 }
 
 static const struct {
@@ -173,14 +177,12 @@ static const struct {
 };
 #define NFACTS (sizeof(fact_table) / sizeof(fact_table[0]))
 
-struct facts *facts_new(const char *root)
+struct facts *facts_new(struct host *h)
 {
 	struct facts *f = calloc(1, sizeof(*f));
 	if (!f)
 		abort();
-	f->root = strdup(root ? root : "");
-	if (!f->root)
-		abort();
+	f->host = h;
 	return f;
 }
 
@@ -190,7 +192,6 @@ void facts_free(struct facts *f)
 		return;
 	for (size_t i = 0; i < NFACTS; i++)
 		free(f->values[i]);
-	free(f->root);
 	free(f);
 }
 

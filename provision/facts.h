@@ -11,8 +11,9 @@
 
 struct facts;
 
-/** New fact cache for a host whose files live under root ("" for /). */
-struct facts *facts_new(const char *root);
+struct host;
+/** New fact cache for a host (borrowed: it must outlive the cache). */
+struct facts *facts_new(struct host *h);
 void facts_free(struct facts *f);
 /** Value of fact name (without "facts."), or NULL when no such fact exists. */
 const char *facts_get(struct facts *f, const char *name);

@@ -46,6 +46,24 @@ struct host {
 	const char *name;
 };
 
+/** How to reach a host over SSH. */
+struct ssh_opts {
+	const char *name;        /* for messages and results; default address */
+	const char *address;
+	int port;                /* 0: 22 */
+	const char *user;        /* NULL: root */
+	const char *key;         /* private key file; NULL: ssh-agent, then password */
+	const char *known_hosts; /* NULL: ~/.ssh/known_hosts */
+	bool accept_new;         /* add an unknown host key (a changed one is always refused) */
+	bool become;             /* sudo -n for commands and file operations */
+	const char *root;        /* remote --root, "" for / */
+};
+
+/** Connect, check the host key, authenticate. Errors name the host. */
+int host_ssh_new(struct host **out, const struct ssh_opts *o);
+/** True for the machine nodeprep runs on. */
+bool host_is_local(const struct host *h);
+
 /** The local host; root "" or a directory every managed path is placed under. */
 struct host *host_local_new(const char *root);
 void host_free(struct host *h);

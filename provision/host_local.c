@@ -162,3 +162,8 @@ struct host *host_local_new(const char *root)
 		abort();
 	return h;
 }
+
+bool host_is_local(const struct host *h)
+{
+	return h->ops == &local_ops;
+}

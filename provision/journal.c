@@ -243,12 +243,13 @@ static int rollback__load(json_t ***out, size_t *n, json_t **head, const char *f
 	return *head ? 0 : np_error_setc(NP_EINVALID, "journal '%s' is empty or unreadable", file);
 }
 
-int journal_rollback(const char *state_dir, const char *root_override, struct buf *report)
+int journal_rollback(const char *state_dir, const char *root_override, struct host *remote,
+		     struct buf *report)
 {
 	struct buf last = BUF_INIT, run = BUF_INIT, file = BUF_INIT, done = BUF_INIT;
 	json_t **entries = NULL, *head = NULL;
 	size_t n = 0;
-	struct host *h = NULL;
+	struct host *h = remote;
 	int r;
 	buf_addf(&last, "%s/last", state_dir);
 	if ((r = fs_read_file(&run, last.ptr))) {
@@ -262,7 +263,8 @@ int journal_rollback(const char *state_dir, const char *root_override, struct bu
 	if ((r = rollback__load(&entries, &n, &head, file.ptr)))
 		goto out;
 	const char *root = json_string_value(json_object_get(head, "root"));
-	h = host_local_new(root_override ? root_override : root ? root : "");
+	if (!remote)
+		h = host_local_new(root_override ? root_override : root ? root : "");
 	buf_reset(&file);
 	buf_addf(&file, "%s/runs/%s", state_dir, run.ptr);
 	for (size_t i = n; i-- > 0 && !r;)
@@ -278,7 +280,8 @@ out:
 		json_decref(entries[i]);
 	free(entries);
 	json_decref(head);
-	host_free(h);
+	if (!remote)
+		host_free(h);
 	buf_release(&last);
 	buf_release(&run);
 	buf_release(&file);

@@ -37,6 +37,7 @@ int journal_close(struct journal *j, int failed);
  * must be the one recorded, or NULL to use the recorded one). Appends one
  * line per restored/removed path to report.
  */
-int journal_rollback(const char *state_dir, const char *root_override, struct buf *report);
+int journal_rollback(const char *state_dir, const char *root_override, struct host *remote,
+		     struct buf *report);
 
 #endif

@@ -114,6 +114,10 @@ static int build_check(struct run_ctx *ctx, const struct ynode *a, struct change
 	struct buf stamp = BUF_INIT, have = BUF_INIT, p = BUF_INIT;
 	char fp[SHA256_HEX_LEN + 1];
 	bool outputs_ok = true;
+	if (ctx_require_local(ctx, "build")) {
+		free(outs);
+		return NP_ERROR;
+	}
 	for (size_t i = 0; outs[i] && outputs_ok; i++) {
 		struct host_stat st;
 		buf_reset(&p);

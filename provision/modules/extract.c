@@ -52,6 +52,8 @@ static int extract_check(struct run_ctx *ctx, const struct ynode *a, struct chan
 		abort();
 	ch->priv = p;
 	ch->priv_free = extract__free;
+	if (ctx_require_local(ctx, "extract"))
+		return NP_ERROR;
 	ch->path = dest;
 	/* the archive is read where it is, on the machine nodeprep runs on */
 	host_map_path(&p->src, ctx->host, args_str(a, "src", NULL));

@@ -173,6 +173,8 @@ static int gitstep_check(struct run_ctx *ctx, const struct ynode *a, struct chan
 	git_oid head, want;
 	struct git_cb p = { a, NULL, 0 };
 	int r = 0;
+	if (ctx_require_local(ctx, "git"))
+		return NP_ERROR;
 	git_libgit2_init();
 	ch->path = args_str(a, "dest", NULL);
 	host_map_path(&dest, ctx->host, ch->path);

@@ -19,6 +19,7 @@ PermitRootLogin prohibit-password
 PasswordAuthentication no
 StrictModes no
 UsePAM no
+Subsystem sftp internal-sftp
 CFG
     /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"
     for _ in $(seq 50); do [ -s "$d/sshd.pid" ] && break; sleep 0.1; done
