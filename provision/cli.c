@@ -84,6 +84,8 @@ int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
 	if (!o->args)
 		abort();
 	o->search[o->nsearch++] = "recipes";
+	o->argc = argc;
+	o->argv = argv;
 	for (int i = 1; i < argc && !r; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -143,6 +145,7 @@ int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
 			o->args[o->nargs++] = a;
 		}
 	}
+	o->state_dir_given = o->state_dir != NULL;
 	if (!o->state_dir) {
 		struct buf sd = BUF_INIT;
 		/* a remote node's journal and cache live on this (the control) machine */

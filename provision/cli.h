@@ -29,6 +29,9 @@ struct cli_opts {
 	const char *inventory;
 	const char *limit;
 	int forks;
+	int argc;                  /* the command's raw arguments (for fleet children) */
+	char **argv;
+	bool state_dir_given;
 	const char **args;         /* positional arguments (borrowed from argv) */
 	size_t nargs;
 	char *state_dir_owned;

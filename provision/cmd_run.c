@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "fleet.h"
 #include "host.h"
 #include "error.h"
 #include "exec.h"
@@ -42,8 +43,37 @@ static void print__validate_errors(const struct exec_result *res)
 	}
 }
 
+static int cmd__fleet(struct cli_opts *o, int mode)
+{
+	struct inventory inv;
+	int r = inventory_load(&inv, o->inventory);
+	if (r) {
+		cli_print_error(np_error_last());
+		inventory_free(&inv);
+		return EXIT_USAGE;
+	}
+	struct fleet_opts fo = { mode == EXEC_APPLY ? "apply" : "plan", o->argc, o->argv, o->limit,
+				 o->forks, o->state_dir_given ? o->state_dir : "/var/lib/nodeprep" };
+	r = fleet_run(&inv, &fo, stdout);
+	if (r < 0)
+		log_error("%s", np_error_last());
+	inventory_free(&inv);
+	return r < 0 ? EXIT_USAGE : r ? EXIT_FAILED : EXIT_OK;
+}
+
 int cmd_run(struct cli_opts *o, int mode)
 {
+	if (o->inventory && mode != EXEC_VALIDATE)
+		return cmd__fleet(o, mode);
+	if (o->inventory && mode == EXEC_VALIDATE) {
+		struct inventory inv;
+		int bad = inventory_load(&inv, o->inventory);
+		if (bad)
+			cli_print_error(np_error_last());
+		inventory_free(&inv);
+		if (bad)
+			return EXIT_USAGE;
+	}
 	struct recipe_set set = RECIPE_SET_INIT;
 	struct exec_result res = { 0 };
 	struct host *host = NULL;

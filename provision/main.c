@@ -31,6 +31,19 @@ struct command {
 	"                      the recipe's sha256/commit checks still apply\n" \
 	"  --sources FILE      a site file with `sources: {NAME: URL}` (mirrors)\n"
 
+#define REMOTE_OPTS \
+	"  -H, --host [USER@]HOST[:PORT]\n" \
+	"                      apply to a remote node over SSH (no agent needed there)\n" \
+	"  -i, --key FILE      private key (default: ssh-agent, then the password in\n" \
+	"                      $NODEPREP_SSH_PASSWORD)\n" \
+	"  --known-hosts FILE  host keys to trust (default ~/.ssh/known_hosts)\n" \
+	"  --accept-new-host-key  add an unknown host's key (a changed key is always refused)\n" \
+	"  --become            sudo -n on the node, for a non-root login\n" \
+	"  --inventory FILE    every host of an inventory (hosts: name, address, port,\n" \
+	"                      user, key, become, vars, roles), in parallel\n" \
+	"  --limit NAME[,NAME] only these inventory hosts\n" \
+	"  --forks N           hosts at once (default 5)\n"
+
 static const struct command commands[] = {
 	{ "validate", cmd_validate, "check recipes for errors without touching the host",
 	  "usage: nodeprep validate [options] RECIPE...\n\n"
@@ -40,20 +53,26 @@ static const struct command commands[] = {
 	{ "plan", cmd_plan, "show what apply would change (with diffs), change nothing",
 	  "usage: nodeprep plan [options] RECIPE...\n\n"
 	  "Runs every step's check and prints ok / change, with a unified diff for\n"
-	  "file edits. Nothing on the host is modified.\n\n" COMMON_OPTS
+	  "file edits. Nothing on the host is modified.\n\n" COMMON_OPTS REMOTE_OPTS
 	  "  --tags TAG          only steps tagged TAG (repeatable)\n"
 	  "  --json              machine-readable output\n" },
 	{ "apply", cmd_apply, "bring the host to the state the recipes describe",
 	  "usage: nodeprep apply [options] RECIPE...\n\n"
 	  "Checks each step and changes only what differs; files are replaced\n"
 	  "atomically and their previous contents journaled for `rollback`.\n"
-	  "The last line is `N ok, N changed, N failed`.\n\n" COMMON_OPTS
+	  "The last line is `N ok, N changed, N failed`.\n\n" COMMON_OPTS REMOTE_OPTS
 	  "  --tags TAG          only steps tagged TAG (repeatable)\n"
 	  "  --json              machine-readable output\n" },
 	{ "rollback", cmd_rollback, "undo the last apply, byte for byte",
 	  "usage: nodeprep rollback [--state-dir DIR] [--root DIR]\n\n"
 	  "Restores every file the last apply changed and removes the files and\n"
 	  "directories it created, from the journal in the state dir.\n" },
+	{ "inventory", cmd_inventory, "write an inventory from `vagrant ssh-config`",
+	  "usage: nodeprep inventory from-vagrant [FILE|-]\n\n"
+	  "Reads `vagrant ssh-config` output from FILE, from stdin (-), or by running\n"
+	  "`vagrant ssh-config` here, and prints an inventory for --inventory: one host\n"
+	  "per Vagrant machine with its address, port, user and key; become: true for\n"
+	  "non-root users.\n" },
 	{ "facts", cmd_facts, "print the host facts recipes can use",
 	  "usage: nodeprep facts [--root DIR] [--json]\n\n"
 	  "Prints arch, distro, init system, package manager, container runtime and\n"

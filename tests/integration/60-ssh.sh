@@ -1,0 +1,118 @@
+# nodeprep over SSH against real OpenSSH servers on loopback (keys made
+# here): remote apply == local apply, converged re-apply, rollback, host key
+# policy (unknown, accepted, changed), a refused client key, an inventory of
+# two hosts applied in parallel, --limit, a connection killed mid-apply, and
+# inventory from-vagrant.
+. tests/integration/lib.sh
+. tests/helpers/sshd.sh
+trap 'kill $SSHD1 $SSHD2 2>/dev/null; rm -rf "$T"' EXIT
+start_sshd "$T/s1"; SSHD1=$SSHD_PID; P1=$SSHD_PORT; KEY=$SSH_KEY; KH=$T/kh
+start_sshd "$T/s2"; SSHD2=$SSHD_PID; P2=$SSHD_PORT
+cat "$T/s1/known_hosts" "$T/s2/known_hosts" > "$KH"
+cp "$T/s1/client_key.pub" "$T/s2/authorized_keys"   # one client key for both
+R=tests/data/recipes/node-cr.yaml
+for d in local r1; do cp -a tests/data/fixture-root "$T/$d"; done
+$NP apply --root "$T/local" --state-dir "$T/st-local" $R > /dev/null
+remote() { $NP "$1" --host "root@127.0.0.1:$P1" -i "$KEY" --known-hosts "$KH" --root "$T/r1" --state-dir "$T/st1" "${@:2}"; }
+
+check "remote apply over SSH" remote apply $R
+check_grep "remote apply changed what a local one does" '1 ok, 8 changed, 0 failed, 1 skipped' "$T/.out"
+check "remote result is byte-identical to a local apply" diff -r "$T/local" "$T/r1"
+check "remote re-apply converges" remote apply $R
+check_grep "remote: 0 changed" ' 0 changed, 0 failed' "$T/.out"
+check "remote facts" bash -c "$NP facts --json --host root@127.0.0.1:$P1 -i $KEY --known-hosts $KH | grep -q '\"distro\": \"debian\"'"
+check "remote rollback" remote rollback
+check "rollback restored the fixture byte for byte" diff -r tests/data/fixture-root "$T/r1"
+
+: > "$T/empty_kh"
+check_exit "unknown host key refused" 1 $NP apply --host "root@127.0.0.1:$P1" -i "$KEY" --known-hosts "$T/empty_kh" --root "$T/r1" --state-dir "$T/st1" $R
+check_grep "says unknown host and how to accept" "refusing an unknown host.*--accept-new-host-key" "$T/.out"
+check "nothing changed on the refused host" diff -r tests/data/fixture-root "$T/r1"
+check "--accept-new-host-key adds it" $NP plan --host "root@127.0.0.1:$P1" -i "$KEY" --known-hosts "$T/empty_kh" --accept-new-host-key --root "$T/r1" --state-dir "$T/st1" $R
+check_grep "the key was written" "^\[127.0.0.1\]:$P1 ssh-ed25519 " "$T/empty_kh"
+sed "s/^\[127.0.0.1\]:$P1 /[127.0.0.1]:$P2 /" "$T/s2/known_hosts" > "$T/changed_kh"
+sed -i "s/:$P2 /:$P1 /" "$T/changed_kh"   # s2's key under s1's name: a changed key
+check_exit "changed host key refused, even with --accept-new-host-key" 1 $NP apply --host "root@127.0.0.1:$P1" -i "$KEY" --known-hosts "$T/changed_kh" --accept-new-host-key --root "$T/r1" --state-dir "$T/st1" $R
+check_grep "says the key does not match" "does NOT match" "$T/.out"
+ssh-keygen -q -t ed25519 -N '' -f "$T/stranger" <<< y > /dev/null
+check_exit "a key the server does not know is refused" 1 $NP apply --host "root@127.0.0.1:$P1" -i "$T/stranger" --known-hosts "$KH" --root "$T/r1" --state-dir "$T/st1" $R
+check_grep "says the key was refused" "key was refused|authentication failed" "$T/.out"
+
+cat > "$T/inv.yaml" <<YAML
+hosts:
+  - name: node1
+    address: 127.0.0.1
+    port: $P1
+    user: root
+    key: $KEY
+    vars: { gate: ContainerCheckpoint }
+    roles: [master]
+  - name: node2
+    address: 127.0.0.1
+    port: $P2
+    key: $KEY
+YAML
+rm -rf "$T/r1" && cp -a tests/data/fixture-root "$T/r1"
+# both "nodes" are this machine behind two sshds, so they share --root: the
+# parallel applies write the same content to the same files (atomically)
+check "inventory: two hosts in parallel" $NP apply --inventory "$T/inv.yaml" --known-hosts "$KH" --root "$T/r1" --state-dir "$T/fleet" --forks 2 $R
+check_grep "inventory: a block per host" "^=== node1 \(127.0.0.1\)" "$T/.out"
+check_grep "inventory: per-host summary" "^  node2 +[0-9]+ ok, [0-9]+ changed, 0 failed" "$T/.out"
+check_grep "inventory: final line" "^2 hosts, 0 failed" "$T/.out"
+check "inventory: each host has its own journal" bash -c "ls $T/fleet/hosts/node1/runs && ls $T/fleet/hosts/node2/runs"
+check "inventory: the result equals a local apply" diff -r "$T/local" "$T/r1"
+check "inventory: --limit one host" $NP plan --inventory "$T/inv.yaml" --known-hosts "$KH" --root "$T/r1" --state-dir "$T/fleet" --limit node2 $R
+check_grep "inventory: only node2 ran" "^1 host, 0 failed" "$T/.out"
+check_exit "inventory: --limit matching nothing is bad usage" 2 $NP plan --inventory "$T/inv.yaml" --limit nobody $R
+printf 'hosts:\n  - name: a\n    adress: x\n' > "$T/badinv.yaml"
+check_exit "inventory: a typo is located" 2 $NP plan --inventory "$T/badinv.yaml" $R
+check_grep "inventory: FILE:LINE:COL" "badinv.yaml:3:5: error: unknown key 'adress'" "$T/.out"
+cat > "$T/unreach.yaml" <<YAML
+hosts:
+  - { name: gone, address: 127.0.0.1, port: 1, key: $KEY }
+  - { name: node1, address: 127.0.0.1, port: $P1, key: $KEY }
+YAML
+check_exit "inventory: an unreachable host fails only itself" 1 $NP plan --inventory "$T/unreach.yaml" --known-hosts "$KH" --root "$T/r1" --state-dir "$T/fleet" $R
+check_grep "inventory: the unreachable host is named" "^  gone +FAILED" "$T/.out"
+check_grep "inventory: the other host still ran" "^  node1 +[0-9]+ ok" "$T/.out"
+
+# a dropped connection mid-write never leaves a half-written managed file
+head -c 200000000 /dev/zero > "$T/big.bin"
+printf 'recipe: big\nsteps:\n  - install: { src: %s, dest: /opt/big.bin }\n' "$T/big.bin" > "$T/big.yaml"
+mkdir -p "$T/r3"
+remote3() { $NP apply --host "root@127.0.0.1:$P1" -i "$KEY" --known-hosts "$KH" --root "$T/r3" --state-dir "$T/st3" "$T/big.yaml"; }
+remote3 > "$T/kill.out" 2>&1 & app=$!
+for _ in $(seq 100); do ls -a "$T/r3/opt" 2>/dev/null | grep -q np- && break; sleep 0.05; done
+pkill -P "$SSHD1"; wait $app; rc=$?   # only this test's sshd's connections
+[ $rc = 1 ] && ok "killed connection: the apply fails (exit 1)" || notok "killed connection: exit" "exit $rc: $(tail -2 $T/kill.out)"
+check_grep "killed connection: says so" "connection lost|cannot|failed" "$T/kill.out"
+check "killed connection: dest is absent, never partial" test ! -e "$T/r3/opt/big.bin"
+
+cat > "$T/vagrant-ssh-config" <<'CFG'
+Host master
+  HostName 127.0.0.1
+  User vagrant
+  Port 2222
+  UserKnownHostsFile /dev/null
+  StrictHostKeyChecking no
+  PasswordAuthentication no
+  IdentityFile "/home/me/my project/.vagrant/machines/master/virtualbox/private_key"
+  IdentitiesOnly yes
+  LogLevel FATAL
+
+Host worker
+  HostName 127.0.0.1
+  User vagrant
+  Port 2200
+  IdentityFile /home/me/p/.vagrant/machines/worker/virtualbox/private_key
+CFG
+check "inventory from-vagrant" bash -c "$NP inventory from-vagrant - < $T/vagrant-ssh-config > $T/vinv.yaml"
+check "from-vagrant output is a valid inventory" $NP validate --inventory "$T/vinv.yaml" $R
+check_grep "from-vagrant keeps ports, users, keys" 'key: "/home/me/my project/.vagrant/machines/master/virtualbox/private_key"' "$T/vinv.yaml"
+check_grep "from-vagrant: the vagrant user becomes root" "become: true" "$T/vinv.yaml"
+check_exit "from-vagrant with no hosts is bad input" 2 bash -c "echo nothing | $NP inventory from-vagrant -"
+
+# the Vagrant environment: its Vagrantfile validates (Debian's vagrant,
+# provider options ignored: no hypervisor here) and its bundles are valid
+check "vagrant validate" bash -c "cd vagrant && vagrant validate -p"
+check "the Vagrant bundles are valid recipes" $NP validate recipes/bundle-master.yaml recipes/bundle-worker.yaml
