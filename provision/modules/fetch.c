@@ -16,6 +16,7 @@
 #include "exec.h"
 #include "fsutil.h"
 #include "host.h"
+#include "journal.h"
 #include "sha256.h"
 #include "step.h"
 #include "banned.h"
@@ -29,6 +30,7 @@ static const struct arg_spec fetch_args[] = {
 	{ "mode", ARG_MODE, false, NULL },
 	{ "ca_file", ARG_STR, false, NULL },
 	{ "retries", ARG_INT, false, NULL },
+	{ "fetch_on", ARG_STR, false, "control|remote" },
 	{ NULL, 0, false, NULL },
 };
 
@@ -116,8 +118,47 @@ out:
 	return r;
 }
 
+/*
+ * fetch_on: remote: the node downloads (curl) into a temp file beside dest,
+ * checks the sha256 there, and renames: for nodes that can reach the URL
+ * when the control host cannot.
+ */
+static int fetch__on_remote(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
+{
+	const char *sum = args_str(a, "sha256", NULL);
+	struct buf url = BUF_INIT, script = BUF_INIT, tmp = BUF_INIT;
+	int mode = args_mode(a, "mode");
+	ctx_source(ctx, args_str(a, "name", NULL), args_str(a, "url", NULL), &url);
+	buf_addf(&tmp, "%s.np-fetch", ch->path);
+	buf_addf(&script, "set -e; rm -f \"$2\"; curl -fsSL --retry 3 -o \"$2\" \"$1\"; %s"
+			  "chmod %o \"$2\"; mv -f \"$2\" \"$3\"",
+		 sum ? "echo \"$4  $2\" | sha256sum -c --quiet || { rm -f \"$2\"; echo \"sha256 mismatch for $1\" >&2; exit 1; }; " : "",
+		 mode >= 0 ? mode : 0644);
+	struct buf mapped_tmp = BUF_INIT, mapped_dest = BUF_INIT;
+	host_map_path(&mapped_tmp, ctx->host, tmp.ptr);
+	host_map_path(&mapped_dest, ctx->host, ch->path);
+	const char *argv[] = { "/bin/sh", "-c", script.ptr, "fetch", url.ptr, mapped_tmp.ptr,
+			       mapped_dest.ptr, sum ? sum : "", NULL };
+	struct spawn sp = SPAWN_INIT;
+	sp.argv = argv;
+	sp.timeout_ms = 3600 * 1000;
+	int r = journal_record(ctx->journal, ctx->host, ch->path);
+	if (!r && !(r = ctx_run(ctx, &sp)) && sp.status)
+		r = np_error_setc(NP_EVERIFY, "fetch on the node failed (status %d): %s", sp.status,
+				  sp.err.ptr);
+	spawn_release(&sp);
+	buf_release(&url);
+	buf_release(&script);
+	buf_release(&tmp);
+	buf_release(&mapped_tmp);
+	buf_release(&mapped_dest);
+	return r;
+}
+
 static int fetch_apply(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
 {
+	if (!strcmp(args_str(a, "fetch_on", "control"), "remote"))
+		return fetch__on_remote(ctx, a, ch);
 	struct buf cached = BUF_INIT, data = BUF_INIT;
 	int mode = args_mode(a, "mode");
 	int r = fetch__to_cache(ctx, a, &cached);

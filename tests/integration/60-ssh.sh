@@ -116,3 +116,21 @@ check_exit "from-vagrant with no hosts is bad input" 2 bash -c "echo nothing | $
 # provider options ignored: no hypervisor here) and its bundles are valid
 check "vagrant validate" bash -c "cd vagrant && vagrant validate -p"
 check "the Vagrant bundles are valid recipes" $NP validate recipes/bundle-master.yaml recipes/bundle-worker.yaml
+
+# fetch on the control host (default) is uploaded; fetch_on: remote makes the node download
+mkdir -p "$T/www" "$T/r4"; head -c 100000 /dev/urandom > "$T/www/f.bin"; fsum=$(sha256sum "$T/www/f.bin" | cut -d' ' -f1)
+python3 tests/helpers/httpd.py "$T/www" "$T/port" & HTTPD=$!
+trap 'kill $SSHD1 $SSHD2 $HTTPD 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+HP=$(cat "$T/port")
+r4() { $NP apply --host "root@127.0.0.1:$P2" -i "$KEY" --known-hosts "$KH" --root "$T/r4" --state-dir "$T/st4" "$@"; }
+printf 'recipe: f\nsteps:\n  - fetch: { url: "http://127.0.0.1:%s/f.bin", sha256: %s, dest: /opt/ctl.bin }\n  - fetch: { url: "http://127.0.0.1:%s/f.bin", sha256: %s, dest: /opt/node.bin, fetch_on: remote }\n' \
+    "$HP" "$fsum" "$HP" "$fsum" > "$T/f.yaml"
+check "fetch over SSH: control-host download uploaded, and fetch_on: remote" r4 "$T/f.yaml"
+check "both copies are the served file" bash -c "cmp $T/www/f.bin $T/r4/opt/ctl.bin && cmp $T/www/f.bin $T/r4/opt/node.bin"
+check "fetch over SSH converges" r4 "$T/f.yaml"
+check_grep "fetch over SSH: 0 changed" "2 ok, 0 changed" "$T/.out"
+printf 'recipe: f\nsteps:\n  - fetch: { url: "http://127.0.0.1:%s/f.bin", sha256: %s, dest: /opt/bad.bin, fetch_on: remote }\n' \
+    "$HP" "$(printf '1%.0s' $(seq 64))" > "$T/fbad.yaml"
+check_exit "fetch_on: remote with a wrong sha256 fails" 1 r4 "$T/fbad.yaml"
+check "fetch_on: remote mismatch leaves nothing" bash -c "[ ! -e $T/r4/opt/bad.bin ] && [ ! -e $T/r4/opt/bad.bin.np-fetch ]"
