@@ -216,7 +216,16 @@ static void ctx__builtins(struct run_ctx *ctx, const struct recipe *r)
 {
 	struct buf cache = BUF_INIT;
 	var_table_release(&ctx->builtins);
-	buf_addf(&cache, "%s/cache", ctx->opts->state_dir);
+	/*
+	 * cache is a path on the target, where steps download, unpack and build
+	 * (fetch's own content-addressed store stays in the state dir). On the
+	 * real root or a remote node that is the state dir's cache; under --root
+	 * it is the same place inside the root, so an image root is self-contained.
+	 */
+	if (ctx->opts->root[0] || ctx->opts->host)
+		buf_adds(&cache, "/var/lib/nodeprep/cache");
+	else
+		buf_addf(&cache, "%s/cache", ctx->opts->state_dir);
 	var_table_set(&ctx->builtins, "cache", cache.ptr, "(built-in)");
 	var_table_set(&ctx->builtins, "state_dir", ctx->opts->state_dir, "(built-in)");
 	var_table_set(&ctx->builtins, "root", ctx->opts->root, "(built-in)");

@@ -73,6 +73,14 @@ static const struct command commands[] = {
 	  "`vagrant ssh-config` here, and prints an inventory for --inventory: one host\n"
 	  "per Vagrant machine with its address, port, user and key; become: true for\n"
 	  "non-root users.\n" },
+	{ "doctor", cmd_doctor, "check this node is ready for checkpoint/restore",
+	  "usage: nodeprep doctor [--root DIR]\n\n"
+	  "One line per check, ok / warn / FAIL, with the fix: CRIU present and >= 4.1,\n"
+	  "`criu check`, a trial dump of a sleeping process (retried with\n"
+	  "CRIU_FAULT=130 when it hangs: VMs without hardware breakpoints),\n"
+	  "iptables-restore, runc checkpoint support, cgroup version, kernel, and the\n"
+	  "CRI-O / kubelet C/R settings when those are installed.\n"
+	  "exit status: 0 no check failed, 1 a check failed.\n" },
 	{ "facts", cmd_facts, "print the host facts recipes can use",
 	  "usage: nodeprep facts [--root DIR] [--json]\n\n"
 	  "Prints arch, distro, init system, package manager, container runtime and\n"

@@ -27,6 +27,7 @@ static const struct arg_spec install_args[] = {
 	{ "group", ARG_STR, false, NULL },
 	{ "backup", ARG_BOOL, false, NULL },
 	{ "backup_path", ARG_STR, false, NULL },
+	{ "remote_src", ARG_BOOL, false, NULL },
 	{ NULL, 0, false, NULL },
 };
 
@@ -58,16 +59,28 @@ static int install_check(struct run_ctx *ctx, const struct ynode *a, struct chan
 	ch->priv = p;
 	ch->priv_free = install__free;
 	ch->path = dest;
-	if (src[0] != '/')
+	bool remote_src = args_bool(a, "remote_src", false);
+	if (remote_src) {
+		/* a file already on the target (a build output): read through the host */
+		if ((r = host_read_file(ctx->host, src, &p->src_data))) {
+			np_error_prefix("install: source missing on the target");
+			goto out;
+		}
+	}
+	if (!remote_src && src[0] != '/')
 		buf_addf(&spath, "%s/", ctx->scope.recipe->dir);
 	buf_adds(&spath, src);
 	if ((r = owner_resolve(&p->uid, &p->gid, args_str(a, "owner", NULL), args_str(a, "group", NULL))))
 		goto out;
-	if ((r = fs_read_file(&p->src_data, spath.ptr))) {
+	if (!remote_src && (r = fs_read_file(&p->src_data, spath.ptr))) {
 		np_error_prefix("install: source missing");
 		goto out;
 	}
-	if (mode < 0) {
+	if (mode < 0 && remote_src) {
+		struct host_stat sst;
+		if (!host_stat(ctx->host, src, &sst))
+			mode = sst.mode;
+	} else if (mode < 0) {
 		struct host *local = host_local_new("");
 		struct host_stat sst;
 		if (!host_stat(local, spath.ptr, &sst))

@@ -28,7 +28,7 @@ static int verify_validate(const char *f, const struct ynode *a)
 	const struct ynode *re = ynode_get(a, "expect_output");
 	regex_t rx;
 	if (re && !strstr(re->value, "{{")) {
-		if (regcomp(&rx, re->value, REG_EXTENDED | REG_NOSUB))
+		if (regcomp(&rx, re->value, REG_EXTENDED | REG_NOSUB | REG_NEWLINE))
 			return ynode_error(f, re, "verify: invalid regular expression '%s'", re->value);
 		regfree(&rx);
 	}
@@ -60,7 +60,7 @@ static int verify_check(struct run_ctx *ctx, const struct ynode *a, struct chang
 		goto out;
 	}
 	if (re) {
-		if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB)) {
+		if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB | REG_NEWLINE)) {
 			r = np_error_setc(NP_EINVALID, "invalid regular expression '%s'", re);
 			goto out;
 		}

@@ -6,11 +6,11 @@ state=${NODEPREP_STATE:-/var/lib/nodeprep}
 
 tarball=$(scripts/criu-source.sh "$state/cache") && ok "criu source fetched and hash-checked by apt" \
     || notok "criu source fetched" "scripts/criu-source.sh failed"
-check "criu recipe applies (builds CRIU 4.1.1)" $NP apply --state-dir "$state" --source criu="$tarball" recipes/criu.yaml
+check "local-cr bundle applies for real (CRIU 4.1.1 build, runtimes, preflight trial dump)" $NP apply --state-dir "$state" --source criu="$tarball" recipes/local-cr.yaml
 start=$(date +%s%N)
-check "criu recipe re-apply" $NP apply --state-dir "$state" --source criu="$tarball" recipes/criu.yaml
+check "local-cr re-apply" $NP apply --state-dir "$state" --source criu="$tarball" recipes/local-cr.yaml
 echo "# converged criu re-apply took $(( ($(date +%s%N) - start) / 1000000 )) ms"
-check_grep "criu re-apply rebuilds nothing" ' 0 changed, 0 failed' "$T/.out"
+check_grep "local-cr re-apply rebuilds nothing" ' 0 changed, 0 failed' "$T/.out"
 
 CRIU=/usr/local/sbin/criu
 run() { $CRH run --criu $CRIU --criu-env CRIU_FAULT=130 --work-dir "$T/work" "$@"; }

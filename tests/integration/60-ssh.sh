@@ -115,7 +115,7 @@ check_exit "from-vagrant with no hosts is bad input" 2 bash -c "echo nothing | $
 # the Vagrant environment: its Vagrantfile validates (Debian's vagrant,
 # provider options ignored: no hypervisor here) and its bundles are valid
 check "vagrant validate" bash -c "cd vagrant && vagrant validate -p"
-check "the Vagrant bundles are valid recipes" $NP validate recipes/bundle-master.yaml recipes/bundle-worker.yaml
+check "the Vagrant bundles are valid recipes" $NP validate --recipe-path vagrant vagrant/master.yaml vagrant/common.yaml
 
 # fetch on the control host (default) is uploaded; fetch_on: remote makes the node download
 mkdir -p "$T/www" "$T/r4"; head -c 100000 /dev/urandom > "$T/www/f.bin"; fsum=$(sha256sum "$T/www/f.bin" | cut -d' ' -f1)

@@ -1,0 +1,122 @@
+# The recipe catalogue: every recipe validates; each is planned, applied and
+# re-applied (0 changed) under --root against fixture files shaped like the
+# real ones (crio.conf, containerd config.toml and MicroK8s template, kubelet
+# config, RKE2's bin dir and config). Downloads and clones are redirected
+# with --source to local tarballs and git repositories made here whose
+# Makefiles produce stand-in binaries, so the recipes' fetch -> extract ->
+# git -> build -> install -> verify flow runs for real without the network.
+# local-cr is applied for real on this host in 30-harness-runc.sh.
+. tests/integration/lib.sh
+R=$T/root; S=$T/state; F=$T/fake
+cp -a tests/data/fixture-root "$R"; mkdir -p "$F"
+np() { $NP "$@" --root "$R" --state-dir "$S"; }
+
+check "every recipe validates" $NP validate recipes/*.yaml rke2/*.yaml kind/kind-cr.yaml
+check "the vagrant roles validate" $NP validate --recipe-path vagrant vagrant/master.yaml vagrant/common.yaml
+
+# crio-criu
+check "crio-criu: apply" np apply recipes/crio-criu.yaml
+check "crio-criu: drop-in holds the C/R settings" python3 - "$R/etc/crio/crio.conf.d/10-criu.conf" <<'PY'
+import sys, tomllib
+d = tomllib.load(open(sys.argv[1], "rb"))["crio"]["runtime"]
+assert d["enable_criu_support"] is True and d["default_runtime"] == "runc", d
+assert d["runtimes"]["runc"]["runtime_path"] == "/usr/sbin/runc", d
+PY
+check "crio-criu: crio.conf left as shipped" cmp tests/data/fixture-root/etc/crio/crio.conf "$R/etc/crio/crio.conf"
+check "crio-criu: re-apply" np apply recipes/crio-criu.yaml
+check_grep "crio-criu: converged" " 0 changed, 0 failed" "$T/.out"
+
+# kubelet-checkpoint (the endpoint check is the kubelet backend's business; off here)
+check "kubelet-checkpoint: apply" np apply -e check_endpoint=false recipes/kubelet-checkpoint.yaml
+check "kubelet-checkpoint: gate on, rest of the config kept" python3 - "$R/var/lib/kubelet/config.yaml" tests/data/fixture-root/var/lib/kubelet/config.yaml <<'PY'
+import sys
+new, old = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+assert "ContainerCheckpoint: true" in new, new
+for line in old.splitlines():
+    if line.strip() and not line.lstrip().startswith("featureGates"):
+        assert line in new, line
+PY
+check "kubelet-checkpoint: re-apply" np apply -e check_endpoint=false recipes/kubelet-checkpoint.yaml
+check_grep "kubelet-checkpoint: converged" " 0 changed, 0 failed" "$T/.out"
+
+# containerd-cr, with every optional runtime, on config.toml and the MicroK8s template
+for cfg in /etc/containerd/config.toml /var/snap/microk8s/current/args/containerd-template.toml; do
+    check "containerd-cr: apply to $cfg" np apply -e containerd_config=$cfg -e kybernate=true -e kata=true -e cedana=true recipes/containerd-cr.yaml
+    check "containerd-cr: runtimes in $cfg" python3 - "$R$cfg" <<'PY'
+import sys, tomllib
+text = open(sys.argv[1]).read().replace("${SNAPSHOTTER}", "x").replace("${RUNTIME}", "runc")
+c = tomllib.loads(text)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
+assert c["runc"]["runtime_type"] == "io.containerd.runc.v2" and c["runc"]["options"]["CriuPath"] == "/usr/local/sbin/criu", c
+assert c["kybernate"]["runtime_type"] == "io.containerd.kybernate.v1" and c["kata"]["runtime_type"] == "io.containerd.kata.v2"
+assert c["cedana"]["options"]["ConfigPath"] == "/etc/cedana/config.toml"
+PY
+    check "containerd-cr: re-apply $cfg" np apply -e containerd_config=$cfg -e kybernate=true -e kata=true -e cedana=true recipes/containerd-cr.yaml
+    check_grep "containerd-cr: converged" " 0 changed, 0 failed" "$T/.out"
+done
+check_grep "containerd-cr: comments kept" "# snapshotter used for images" "$R/etc/containerd/config.toml"
+check_grep "containerd-cr: RuntimeClass for kata" "^handler: kata" "$R/etc/nodeprep/runtimeclasses/kata.yaml"
+
+# go-toolchain from a stand-in tarball with the recipe's layout (go/bin/go)
+mkdir -p "$F/go/bin"; printf '#!/bin/sh\necho "go version go1.22.2 linux/%s"\n' "$(dpkg --print-architecture)" > "$F/go/bin/go"; chmod 755 "$F/go/bin/go"
+tar -C "$F" -czf "$F/go.tar.gz" go; gosum=$(sha256sum "$F/go.tar.gz" | cut -d' ' -f1)
+GO="--source go=$F/go.tar.gz -e go_sha256_amd64=$gosum -e go_sha256_arm64=$gosum"
+check "go-toolchain: the real checksum refuses a stand-in tarball" bash -c "! $NP apply --root $R --state-dir $S --source go=$F/go.tar.gz recipes/go-toolchain.yaml"
+check "go-toolchain: apply" np apply $GO recipes/go-toolchain.yaml
+check "go-toolchain: go in /usr/local/go-1.22.2" test -x "$R/usr/local/go-1.22.2/bin/go"
+check "go-toolchain: re-apply" np apply $GO recipes/go-toolchain.yaml
+check_grep "go-toolchain: converged" " 0 changed, 0 failed" "$T/.out"
+
+# runc-criu, containerd-fork, kubelet-fork from git repositories made here
+git() { command git -c user.name=t -c user.email=t@t -c init.defaultBranch=main "$@"; }
+mkrepo() { # DIR TAG MAKEFILE
+    mkdir -p "$1"; printf '%b' "$3" > "$1/Makefile"
+    (cd "$1" && git init -q && git add . && git commit -qm init && git tag "$2" && git branch -q "$2-branch") >/dev/null 2>&1; }
+mkrepo "$F/runc" v1.2.5 'runc:\n\tprintf '"'"'#!/bin/sh\\ncase "$$1" in checkpoint) echo "--image-path value";; features) echo "{\\"ociVersionMax\\": \\"1.2.0\\"}";; esac\\n'"'"' > runc; chmod 755 runc; echo "tags=$(BUILDTAGS)" > buildtags\n'
+check "runc-criu: apply (git -> make BUILDTAGS -> install -> verify)" np apply $GO -e install_build_deps=false --source runc="$F/runc" recipes/runc-criu.yaml
+check_grep "runc-criu: built with the criu tag" "tags=seccomp apparmor selinux criu" "$R/var/lib/nodeprep/cache/src/runc/buildtags"
+check "runc-criu: installed as /usr/sbin/runc" test -x "$R/usr/sbin/runc"
+check "runc-criu: re-apply" np apply $GO -e install_build_deps=false --source runc="$F/runc" recipes/runc-criu.yaml
+check_grep "runc-criu: converged" " 0 changed, 0 failed" "$T/.out"
+
+mkrepo "$F/containerd" release/2.0 'bin/containerd bin/containerd-shim-runc-v2 bin/ctr:\n\tmkdir -p bin; for b in containerd containerd-shim-runc-v2 ctr; do printf "#!/bin/sh\\necho containerd github.com/containerd/containerd v2.0.0\\n" > bin/$$b; chmod 755 bin/$$b; done\n'
+(cd "$F/containerd" && git checkout -q -b release/2.0) 2>/dev/null
+check "containerd-fork: apply from a branch" np apply $GO -e install_build_deps=false --source containerd="$F/containerd" recipes/containerd-fork.yaml
+check "containerd-fork: three binaries installed" bash -c "test -x $R/usr/local/bin/containerd && test -x $R/usr/local/bin/containerd-shim-runc-v2 && test -x $R/usr/local/bin/ctr"
+check "containerd-fork: re-apply" np apply $GO -e install_build_deps=false --source containerd="$F/containerd" recipes/containerd-fork.yaml
+check_grep "containerd-fork: converged" " 0 changed, 0 failed" "$T/.out"
+
+mkrepo "$F/kubernetes" v1.31.0 'all:\n\t@test "$(WHAT)" = cmd/kubelet\n\tmkdir -p _output/bin; printf "#!/bin/sh\\necho Kubernetes v1.31.0\\n" > _output/bin/kubelet; chmod 755 _output/bin/kubelet\n'
+(cd "$F/kubernetes" && git checkout -q -b release-1.31) 2>/dev/null
+check "kubelet-fork: apply (make WHAT=cmd/kubelet)" np apply $GO --source kubernetes="$F/kubernetes" recipes/kubelet-fork.yaml
+check "kubelet-fork: re-apply" np apply $GO --source kubernetes="$F/kubernetes" recipes/kubelet-fork.yaml
+check_grep "kubelet-fork: converged" " 0 changed, 0 failed" "$T/.out"
+
+# rke2-cr: the built binaries replace RKE2's, each original kept as .old
+B=/var/lib/nodeprep/cache/src   # the built trees, on the target (inside --root)
+RK="-e containerd_bin_src=$B/containerd/bin -e runc_bin_src=$B/runc/runc -e kubelet_bin_src=$B/kubernetes/_output/bin/kubelet -e criu_bin_src=/usr/local/go-1.22.2/bin/go"
+check "rke2-cr: apply" np apply $RK rke2/rke2-cr.yaml
+check "rke2-cr: originals kept as .old" bash -c "for b in containerd containerd-shim-runc-v2 ctr runc kubelet; do cmp tests/data/fixture-root/var/lib/rancher/rke2/bin/\$b $R/var/lib/rancher/rke2/bin/\$b.old || exit 1; done"
+check "rke2-cr: binaries replaced" cmp "$R$B/runc/runc" "$R/var/lib/rancher/rke2/bin/runc"
+check_grep "rke2-cr: gate for the kubelet" 'kubelet-arg:' "$R/etc/rancher/rke2/config.yaml.d/50-checkpoint.yaml"
+check "rke2-cr: the operator's config.yaml untouched" cmp tests/data/fixture-root/etc/rancher/rke2/config.yaml "$R/etc/rancher/rke2/config.yaml"
+check "rke2-cr: re-apply" np apply $RK rke2/rke2-cr.yaml
+check_grep "rke2-cr: converged" " 0 changed, 0 failed" "$T/.out"
+check "rke2-cr: optional apiserver image" np apply $RK -e kube_apiserver_image=registry.example/kube-apiserver:cr rke2/rke2-cr.yaml
+check_grep "rke2-cr: image in the drop-in" "kube-apiserver-image: \"?registry.example/kube-apiserver:cr" "$R/etc/rancher/rke2/config.yaml.d/50-checkpoint.yaml"
+
+# kind-cr: no docker here; the plan must show exactly the commands a user's machine runs
+mkrepo "$F/kind" v0.26.0 'all:\n\ttrue\n'
+check "kind-cr: plan" np plan --source kind="$F/kind" --source criu="$F/go.tar.gz" -e criu_sha256=$gosum kind/kind-cr.yaml
+for want in "docker build -t nodeprep/kind-base:v2.0.2 --build-arg CONTAINERD_VERSION=v2.0.2 .*/images/base" \
+            "docker build -t nodeprep/kind-base-criu:v2.0.2 --build-arg BASE_IMAGE=nodeprep/kind-base:v2.0.2" \
+            "kind build node-image .*/src/kubernetes --base-image nodeprep/kind-base-criu:v2.0.2 --image nodeprep/kind-node-cr:latest" \
+            "kind create cluster --name cr --image nodeprep/kind-node-cr:latest --config .*/kind/cluster.yaml" \
+            "kind load image-archive .*/counter.tar --name cr"; do
+    check_grep "kind-cr plan: $want" "$want" "$T/.out"
+done
+check "kind cluster config has the gate" grep -q "ContainerCheckpoint: true" kind/cluster.yaml
+
+# doctor: the real checks on this host (CRIU is installed by 30-harness-runc.sh)
+check "doctor runs every check" bash -c "$NP doctor > $T/doctor.txt"
+check_grep "doctor: trial dump verdict" "^(ok  |warn)  trial dump" "$T/doctor.txt"
+check_grep "doctor: criu check" "^ok    criu check +Looks good" "$T/doctor.txt"
