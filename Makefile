@@ -58,6 +58,27 @@ asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		EXTRA_LDFLAGS="-fsanitize=address,undefined" check
 
+# libFuzzer targets (clang): the library built with fuzzer instrumentation
+# and ASan+UBSan into build-fuzz/, one binary per tests/fuzz/fuzz_*.c.
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+
+build-fuzz/fuzz/%: tests/fuzz/%.c build-fuzz/libnodeprep.a
+	@mkdir -p $(dir $@)
+	clang $(CFLAGS_NP) -Wno-unknown-warning-option -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+		-Itests/fuzz -o $@ $< \
+		build-fuzz/libnodeprep.a $(PKG_LIBS)
+
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT="$(FUZZ_FLAGS)" EXTRA_CFLAGS=-Wno-unknown-warning-option \
+		build-fuzz/libnodeprep.a
+	$(MAKE) $(FUZZ_BINS)
+
+# Every fuzz target for FUZZ_SECONDS (default 60) on its seed corpus.
+fuzz-smoke: fuzz
+	tests/fuzz/smoke
+
 # The main job: build, prepare this host for C/R, run the counter scenarios.
 run: all
 	scripts/main-job
@@ -86,6 +107,6 @@ lint:
 		--suppress=missingIncludeSystem -Icommon -Iprovision -Iharness common provision harness
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin
 
-.PHONY: all check unit asan run nightly bench install format lint clean
+.PHONY: all check unit asan fuzz fuzz-smoke run nightly bench install format lint clean

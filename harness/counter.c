@@ -73,7 +73,7 @@ int counter_write_layer(struct tarw *tw)
 		tarw_add_symlink(tw, p.ptr, "busybox");
 	}
 	/* errors are sticky in tarw: the last call reports the first failure */
-	r = tarw_add_file(tw, COUNTER_DELETE_ME + 1, "delete me\n", 10, 0644);
+	r = tarw_add_file(tw, &COUNTER_DELETE_ME[1], "delete me\n", 10, 0644);
 out:
 	buf_release(&bb);
 	buf_release(&p);

@@ -423,7 +423,7 @@ static int ctrd_collect(struct backend *b, struct container *c)
 	    (r = ctrd__find_blob(tar, MT_RW, hex)))
 		return r;
 	snprintf(frozen, sizeof(frozen), "%s/frozen-count-%d", c->dir, c->generation);
-	return ctrd__unpack_blob(tar, hex, COUNTER_FILE + 1, frozen);
+	return ctrd__unpack_blob(tar, hex, &COUNTER_FILE[1], frozen);
 }
 
 static int ctrd_corrupt(struct backend *b, struct container *c, const char *file)
