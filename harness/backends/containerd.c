@@ -20,6 +20,8 @@
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <sys/mount.h>
 #include <jansson.h>
 
 #include "backend.h"
@@ -519,10 +521,71 @@ static int ctrd_stop(struct backend *b, struct container *c)
 	return r;
 }
 
+/*
+ * After our private containerd is gone (stopped, or killed mid-scenario),
+ * nothing it started may outlive the run: shims still serving its socket
+ * are killed, runc containers under our runc root are deleted, and mounts
+ * under the work dir are detached.
+ */
+static void ctrd__reap(struct backend *b)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char path[64];
+		struct buf cmd = BUF_INIT;
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		if (!fs_read_file(&cmd, path)) {
+			for (size_t i = 0; i < cmd.len; i++)
+				cmd.ptr[i] = cmd.ptr[i] ? cmd.ptr[i] : ' ';
+			if (strstr(cmd.ptr, "containerd-shim") && strstr(cmd.ptr, b->sock))
+				kill((pid_t)strtol(de->d_name, NULL, 10), SIGKILL);
+		}
+		buf_release(&cmd);
+	}
+	if (d)
+		closedir(d);
+	char root[600];
+	snprintf(root, sizeof(root), "%s/runc/" NS, b->dir);
+	struct buf list = BUF_INIT;
+	const char *ls[] = { "runc", "--root", root, "list", "-q", NULL };
+	struct spawn sp = SPAWN_INIT;
+	sp.argv = ls;
+	sp.timeout_ms = 10000;
+	if (fs_is_dir(root) && !spawn_run(&sp) && !sp.status)
+		buf_add(&list, sp.out.ptr, sp.out.len);
+	spawn_release(&sp);
+	char *save = NULL;
+	for (char *id = strtok_r(list.ptr, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
+		const char *del[] = { "runc", "--root", root, "delete", "--force", id, NULL };
+		struct spawn ds = SPAWN_INIT;
+		ds.argv = del;
+		ds.timeout_ms = 10000;
+		spawn_run(&ds);
+		spawn_release(&ds);
+		log_warn("containerd backend: removed leftover container '%s'", id);
+	}
+	buf_release(&list);
+	/* mounts last: a shim or container held them */
+	struct buf mi = BUF_INIT;
+	if (!fs_read_file(&mi, "/proc/self/mountinfo"))
+		for (char *line = strtok_r(mi.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char mnt[1024];
+			if (sscanf(line, "%*s %*s %*s %*s %1023s", mnt) == 1 && !strncmp(mnt, b->dir, strlen(b->dir)) &&
+			    umount2(mnt, MNT_DETACH) == 0)
+				log_warn("containerd backend: detached leftover mount %s", mnt);
+		}
+	buf_release(&mi);
+}
+
 static void ctrd_close(struct backend *b)
 {
-	if (b->own)
+	if (b->own) {
 		spawn_stop(&b->daemon, SIGTERM, 5000);
+		ctrd__reap(b);
+	}
 	spawn_release(&b->daemon);
 	free(b);
 }

@@ -134,3 +134,14 @@ printf 'recipe: f\nsteps:\n  - fetch: { url: "http://127.0.0.1:%s/f.bin", sha256
     "$HP" "$(printf '1%.0s' $(seq 64))" > "$T/fbad.yaml"
 check_exit "fetch_on: remote with a wrong sha256 fails" 1 r4 "$T/fbad.yaml"
 check "fetch_on: remote mismatch leaves nothing" bash -c "[ ! -e $T/r4/opt/bad.bin ] && [ ! -e $T/r4/opt/bad.bin.np-fetch ]"
+
+# secrets never reach logs or results: a password in the environment and the
+# private key's contents, with verbose logging and JSON output
+keyline=$(sed -n 2p "$KEY")
+NODEPREP_SSH_PASSWORD=np-secret-pw-4711 $NP apply -v --json --host "root@127.0.0.1:$P1" -i "$KEY" --known-hosts "$KH" \
+    --root "$T/r1" --state-dir "$T/st1" $R > "$T/secret.out" 2>&1
+NODEPREP_SSH_PASSWORD=np-secret-pw-4711 $NP apply -v --host "root@127.0.0.1:$P1" -i "$T/stranger" --known-hosts "$KH" \
+    --root "$T/r1" --state-dir "$T/st1" $R >> "$T/secret.out" 2>&1
+check "the password never appears in output" bash -c "! grep -q np-secret-pw-4711 $T/secret.out"
+check "the private key never appears in output" bash -c "! grep -qF '$keyline' $T/secret.out"
+check "nor in the journal" bash -c "! grep -rq np-secret-pw-4711 $T/st1"
