@@ -127,3 +127,14 @@ void buf_rtrim(struct buf *b)
 	if (b->alloc)
 		b->ptr[b->len] = '\0';
 }
+
+void buf_add_shquoted(struct buf *b, const char *s)
+{
+	buf_addch(b, '\'');
+	for (; *s; s++)
+		if (*s == '\'')
+			buf_adds(b, "'\\''");
+		else
+			buf_addch(b, *s);
+	buf_addch(b, '\'');
+}

@@ -35,6 +35,8 @@ void buf_setlen(struct buf *b, size_t len);
 void buf_reset(struct buf *b);
 /** Hand the string to the caller (who frees it); the buffer becomes empty. */
 char *buf_detach(struct buf *b, size_t *len_out);
+/** Append s single-quoted for /bin/sh (any byte is safe inside). */
+void buf_add_shquoted(struct buf *b, const char *s);
 /** Remove trailing whitespace. */
 void buf_rtrim(struct buf *b);
 

@@ -47,17 +47,6 @@ static struct host_ssh *S(struct host *h)
 	return (struct host_ssh *)h;
 }
 
-static void sh_quote(struct buf *out, const char *s)
-{
-	buf_addch(out, '\'');
-	for (; *s; s++)
-		if (*s == '\'')
-			buf_adds(out, "'\\''");
-		else
-			buf_addch(out, *s);
-	buf_addch(out, '\'');
-}
-
 static int ssh__fail(struct host_ssh *x, const char *what)
 {
 	char *msg = NULL;
@@ -161,10 +150,10 @@ static void ssh__cmdline(struct buf *out, struct host_ssh *x, const struct spawn
 	if (x->become)
 		buf_adds(out, "sudo -n ");
 	buf_adds(out, "env NODEPREP_ROOT=");
-	sh_quote(out, x->h.root);
+	buf_add_shquoted(out, x->h.root);
 	for (const char *const *e = sp->env; e && *e; e++) {
 		buf_addch(out, ' ');
-		sh_quote(out, *e);
+		buf_add_shquoted(out, *e);
 	}
 	buf_adds(out, " sh -c ");
 	struct buf inner = BUF_INIT;
@@ -172,16 +161,16 @@ static void ssh__cmdline(struct buf *out, struct host_ssh *x, const struct spawn
 		struct buf cwd = BUF_INIT;
 		host_map_path(&cwd, &x->h, sp->cwd);
 		buf_adds(&inner, "cd ");
-		sh_quote(&inner, cwd.ptr);
+		buf_add_shquoted(&inner, cwd.ptr);
 		buf_adds(&inner, " && ");
 		buf_release(&cwd);
 	}
 	buf_adds(&inner, "exec");
 	for (const char *const *a = sp->argv; *a; a++) {
 		buf_addch(&inner, ' ');
-		sh_quote(&inner, *a);
+		buf_add_shquoted(&inner, *a);
 	}
-	sh_quote(out, inner.ptr);
+	buf_add_shquoted(out, inner.ptr);
 	buf_release(&inner);
 }
 
@@ -225,8 +214,8 @@ static int ssh__sh_path(struct host_ssh *x, const char *fmt, const char *path, c
 {
 	struct buf script = BUF_INIT, q1 = BUF_INIT, q2 = BUF_INIT;
 	int status = 0;
-	sh_quote(&q1, path);
-	sh_quote(&q2, path2 ? path2 : "");
+	buf_add_shquoted(&q1, path);
+	buf_add_shquoted(&q2, path2 ? path2 : "");
 	buf_addf(&script, fmt, q1.ptr, q2.ptr);
 	int r = ssh__sh(x, script.ptr, input, len, out, &status);
 	if (!r && status)

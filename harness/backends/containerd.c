@@ -87,18 +87,6 @@ static int ctrd__run(struct backend *b, const char *const *args, int timeout_ms,
 	return r;
 }
 
-/* Single-quote s for /bin/sh. */
-static void sh_quote(struct buf *out, const char *s)
-{
-	buf_addch(out, '\'');
-	for (; *s; s++)
-		if (*s == '\'')
-			buf_adds(out, "'\\''");
-		else
-			buf_addch(out, *s);
-	buf_addch(out, '\'');
-}
-
 static int ctrd__write_wrapper(struct backend *b)
 {
 	const struct harness_opts *o = b->o;
@@ -108,12 +96,12 @@ static int ctrd__write_wrapper(struct backend *b)
 	buf_adds(&s, "#!/bin/sh\n# written by crharness: runc with the CRIU path and environment of this run\nexec env");
 	for (size_t i = 0; o->env && o->env[i]; i++) {
 		buf_addch(&s, ' ');
-		sh_quote(&s, o->env[i]);
+		buf_add_shquoted(&s, o->env[i]);
 	}
 	buf_adds(&s, " runc");
 	if (o->criu) {
 		buf_adds(&s, " --criu ");
-		sh_quote(&s, o->criu);
+		buf_add_shquoted(&s, o->criu);
 	}
 	buf_adds(&s, " \"$@\"\n");
 	snprintf(b->wrapper, sizeof(b->wrapper), "%s/runc-wrapper", b->dir);
