@@ -120,3 +120,20 @@ check "kind cluster config has the gate" grep -q "ContainerCheckpoint: true" kin
 check "doctor runs every check" bash -c "$NP doctor > $T/doctor.txt"
 check_grep "doctor: trial dump verdict" "^(ok  |warn)  trial dump" "$T/doctor.txt"
 check_grep "doctor: criu check" "^ok    criu check +Looks good" "$T/doctor.txt"
+
+# kubelet-checkpoint's endpoint probe against a TLS server speaking the
+# kubelet checkpoint API (client certs from a test CA): gate on -> routed,
+# gate off -> "404 page not found" -> the step fails and says so
+. tests/helpers/pki.sh
+make_pki "$T/pki"
+for g in on off; do
+    python3 tests/helpers/k8s_server.py "$T/port-$g" "$T/pki/ca.crt" "$T/pki/server.crt" "$T/pki/server.key" "$T/kubelet-$g" --gate $g &
+    echo $! >> "$T/pids"
+done
+trap 'kill $(cat $T/pids) 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 50); do [ -s "$T/port-on" ] && [ -s "$T/port-off" ] && break; sleep 0.1; done
+KC="-e kubelet_client_cert=$T/pki/client.crt -e kubelet_client_key=$T/pki/client.key -e kubelet_ca=$T/pki/ca.crt"
+check "kubelet-checkpoint: endpoint probe passes with the gate on" np apply $KC -e kubelet_url=https://127.0.0.1:$(cat $T/port-on) recipes/kubelet-checkpoint.yaml
+check_exit "kubelet-checkpoint: gate off is a failed verify" 1 np apply $KC -e kubelet_url=https://127.0.0.1:$(cat $T/port-off) recipes/kubelet-checkpoint.yaml
+check_grep "kubelet-checkpoint: says the gate is off" "gate off: 404 page not found" "$T/.out"
+check_exit "kubelet-checkpoint: a client cert from another CA is refused" 1 np apply -e kubelet_client_cert=$T/pki/rogue.crt -e kubelet_client_key=$T/pki/rogue.key -e kubelet_ca=$T/pki/ca.crt -e kubelet_url=https://127.0.0.1:$(cat $T/port-on) recipes/kubelet-checkpoint.yaml
