@@ -18,6 +18,12 @@ struct harness_opts {
 	int interval_ms;         /* counter period */
 	bool keep;               /* keep work files after the run */
 	const char *containerd_socket; /* a running containerd; NULL: start a private one */
+	/* kubelet backend */
+	const char *kubeconfig, *kube_context;
+	const char *kubelet_url;       /* NULL: https://<pod's hostIP>:10250 */
+	const char *kubelet_cert, *kubelet_key, *kubelet_ca;
+	int kubelet_timeout_s;
+	const char *image;             /* the counter image the pod runs */
 };
 
 /** One counter container as a scenario sees it. */

@@ -20,6 +20,7 @@
 #include "image.h"
 #include "inspect.h"
 #include "inspect_out.h"
+#include "kubeconfig.h"
 #include "log.h"
 #include "report.h"
 #include "run.h"
@@ -34,13 +35,23 @@ static const char run_usage[] =
 	"scenario directory) against a container runtime, checks that each restored\n"
 	"counter went on from where it stopped, and reports.\n\n"
 	"options:\n"
-	"  --backend NAME[,NAME]  runtimes to drive: runc (default), containerd;\n"
+	"  --backend NAME[,NAME]  runtimes to drive: runc (default), containerd, kubelet;\n"
 	"                       several: every scenario runs on each, one report\n"
 	"  --containerd-socket PATH\n"
 	"                       use the containerd listening on PATH (namespace\n"
 	"                       crharness); default: start a private containerd\n"
 	"                       with its own root and state under the work dir\n"
 	"  --start-containerd   start a private containerd (the default)\n"
+	"  --kubeconfig FILE    kubelet backend: the API server and credentials\n"
+	"  --context NAME       kubeconfig context (default: current-context)\n"
+	"  --kubelet-url URL    default https://<pod's node IP>:10250\n"
+	"  --kubelet-cert FILE  kubelet client certificate (default\n"
+	"                       /etc/kubernetes/pki/apiserver-kubelet-client.crt)\n"
+	"  --kubelet-key FILE   its key (default .../apiserver-kubelet-client.key)\n"
+	"  --kubelet-ca FILE    CA that signed the kubelet's serving cert\n"
+	"                       (default /etc/kubernetes/pki/ca.crt)\n"
+	"  --image NAME         the counter image pods run (default\n"
+	"                       docker.io/library/counter:latest, see `crharness image`)\n"
 	"  --report FMT:PATH    write a report; FMT is table, json, junit, tap or html,\n"
 	"                       PATH '-' is stdout (repeatable; default table:-)\n"
 	"  --criu PATH          criu binary the runtime should use (default: criu in PATH)\n"
@@ -80,6 +91,10 @@ static int need_value(int i, int argc, const char *opt)
 static int run__parse(struct run_cli *c, int argc, char **argv)
 {
 	c->backend = "runc";
+	c->ho.kubelet_cert = "/etc/kubernetes/pki/apiserver-kubelet-client.crt";
+	c->ho.kubelet_key = "/etc/kubernetes/pki/apiserver-kubelet-client.key";
+	c->ho.kubelet_ca = "/etc/kubernetes/pki/ca.crt";
+	c->ho.kubelet_timeout_s = 120;
 	c->names = calloc((size_t)argc + 1, sizeof(*c->names));
 	if (!c->names)
 		abort();
@@ -97,7 +112,9 @@ static int run__parse(struct run_cli *c, int argc, char **argv)
 		} else if (!strcmp(a, "--backend") || !strcmp(a, "--report") || !strcmp(a, "--criu") ||
 			   !strcmp(a, "--criu-env") || !strcmp(a, "--work-dir") ||
 			   !strcmp(a, "--scenario-dir") || !strcmp(a, "--containerd-socket") ||
-			   !strcmp(a, "--history")) {
+			   !strcmp(a, "--history") || !strcmp(a, "--kubeconfig") || !strcmp(a, "--context") ||
+			   !strcmp(a, "--kubelet-url") || !strcmp(a, "--kubelet-cert") ||
+			   !strcmp(a, "--kubelet-key") || !strcmp(a, "--kubelet-ca") || !strcmp(a, "--image")) {
 			if (need_value(i, argc, a))
 				return -1;
 			const char *v = argv[++i];
@@ -115,6 +132,20 @@ static int run__parse(struct run_cli *c, int argc, char **argv)
 				c->ho.containerd_socket = v;
 			else if (!strcmp(a, "--history"))
 				c->history_dir = v;
+			else if (!strcmp(a, "--kubeconfig"))
+				c->ho.kubeconfig = v;
+			else if (!strcmp(a, "--context"))
+				c->ho.kube_context = v;
+			else if (!strcmp(a, "--kubelet-url"))
+				c->ho.kubelet_url = v;
+			else if (!strcmp(a, "--kubelet-cert"))
+				c->ho.kubelet_cert = v;
+			else if (!strcmp(a, "--kubelet-key"))
+				c->ho.kubelet_key = v;
+			else if (!strcmp(a, "--kubelet-ca"))
+				c->ho.kubelet_ca = v;
+			else if (!strcmp(a, "--image"))
+				c->ho.image = v;
 			else
 				c->scenario_dir = v;
 		} else if (a[0] == '-') {
@@ -239,6 +270,16 @@ static int cmd_run(int argc, char **argv)
 	size_t nops = 0, nres = 0;
 	if (run__backends(ops, &nops, c.backend))
 		goto out;
+	for (size_t b = 0; b < nops && c.ho.kubeconfig; b++) {
+		/* a broken kubeconfig is bad input, not a failed scenario */
+		struct kubeconfig kc;
+		if (!strcmp(ops[b]->name, "kubelet") && kubeconfig_load(&kc, c.ho.kubeconfig, c.ho.kube_context)) {
+			fprintf(stderr, "%s\n", np_error_last());
+			goto out;
+		}
+		if (!strcmp(ops[b]->name, "kubelet"))
+			kubeconfig_release(&kc);
+	}
 	sc = calloc(c.nnames, sizeof(*sc));
 	res = calloc(c.nnames * nops, sizeof(*res));
 	if (!sc || !res)

@@ -7,9 +7,10 @@
 #include "backend.h"
 #include "banned.h"
 
-extern const struct backend_ops backend_runc, backend_containerd;
+extern const struct backend_ops backend_runc, backend_containerd, backend_kubelet;
 
-static const struct backend_ops *const backends[] = { &backend_runc, &backend_containerd };
+static const struct backend_ops *const backends[] = { &backend_runc, &backend_containerd,
+						      &backend_kubelet };
 
 const struct backend_ops *backend_find(const char *name)
 {

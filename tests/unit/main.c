@@ -13,6 +13,7 @@ int main(void)
 	srunner_add_suite(sr, suite_criu_stats());
 	srunner_add_suite(sr, suite_edit());
 	srunner_add_suite(sr, suite_scenario());
+	srunner_add_suite(sr, suite_kubeconfig());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -12,5 +12,6 @@ Suite *suite_spawn(void);
 Suite *suite_criu_stats(void);
 Suite *suite_edit(void);
 Suite *suite_scenario(void);
+Suite *suite_kubeconfig(void);
 
 #endif
