@@ -75,7 +75,10 @@ static int spawn__open_null(int flags)
 static void spawn__child(struct spawn *sp, int in_fd, int out_fd, int err_fd,
 			 int report_fd, char **envp)
 {
-	setpgid(0, 0);
+	if (sp->new_session)
+		setsid();
+	else
+		setpgid(0, 0);
 	signal(SIGPIPE, SIG_DFL);
 	child__dup(in_fd, 0);
 	child__dup(out_fd, 1);
@@ -158,7 +161,10 @@ static int spawn__fork(struct spawn *sp, struct spawn_fds *f)
 	if (sp->pid == 0)
 		spawn__child(sp, f->in_r, f->out_w, f->err_w, report[1], envp);
 
-	setpgid(sp->pid, sp->pid); /* also in the parent: no race with kill */
+	/* Also in the parent: no race with kill. Not for a new session: setsid()
+	 * fails in a child that is already a group leader. */
+	if (!sp->new_session)
+		setpgid(sp->pid, sp->pid);
 	fd__close(&report[1]);
 	fd__close(&f->in_r);
 	if (sp->out_mode != SPAWN_IO_FD)

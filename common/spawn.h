@@ -28,6 +28,8 @@ struct spawn {
 	enum spawn_io out_mode, err_mode;
 	int out_fd, err_fd;         /* for SPAWN_IO_FD */
 	bool merge_err;             /* stderr goes where stdout goes */
+	bool new_session;           /* setsid() instead of a new process group: CRIU
+				     * refuses a tree whose session leader it cannot see */
 	int timeout_ms;             /* 0: no deadline */
 	/* results */
 	struct buf out, err;
@@ -36,7 +38,7 @@ struct spawn {
 };
 
 #define SPAWN_INIT { NULL, NULL, NULL, NULL, 0, SPAWN_IO_CAPTURE, SPAWN_IO_CAPTURE, \
-		     -1, -1, false, 0, BUF_INIT, BUF_INIT, -1, 0 }
+		     -1, -1, false, false, 0, BUF_INIT, BUF_INIT, -1, 0 }
 
 /**
  * Run to completion. Returns 0 when the program ran (look at status),

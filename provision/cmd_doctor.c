@@ -86,6 +86,7 @@ static void check_trial_dump(struct doctor *d, const char *criu)
 	const char *sleeper[] = { "sleep", "600", NULL };
 	struct spawn s = SPAWN_INIT, sp;
 	s.argv = sleeper;
+	s.new_session = true; /* its session leader must be inside its pid namespace */
 	s.out_mode = s.err_mode = SPAWN_IO_NULL;
 	if (fs_mkdtemp(&dir, "nodeprep-doctor") || spawn_start(&s)) {
 		report(d, 2, "trial dump", "cannot start a test process", NULL);
