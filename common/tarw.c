@@ -4,8 +4,13 @@
  */
 #include "tarw.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -78,7 +83,7 @@ int tarw_open_file(struct tarw **tw, const char *path)
 }
 
 static int tarw__add(struct tarw *tw, const char *name, int type, int mode, const char *link,
-		     const void *data, size_t len)
+		     const void *data, size_t len, long long size)
 {
 	if (tw->err)
 		return np_error_set("%s", tw->errmsg);
@@ -91,7 +96,7 @@ static int tarw__add(struct tarw *tw, const char *name, int type, int mode, cons
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
 	archive_entry_set_mtime(e, 0, 0);
-	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_size(e, (la_int64_t)size);
 	if (link)
 		archive_entry_set_symlink(e, link);
 	int r = 0;
@@ -105,17 +110,65 @@ static int tarw__add(struct tarw *tw, const char *name, int type, int mode, cons
 
 int tarw_add_file(struct tarw *tw, const char *name, const void *data, size_t len, int mode)
 {
-	return tarw__add(tw, name, AE_IFREG, mode, NULL, data, len);
+	return tarw__add(tw, name, AE_IFREG, mode, NULL, data, len, (long long)len);
+}
+
+int tarw_add_stream(struct tarw *tw, const char *name, long long size, int mode,
+		    tarw_read_fn read, void *ctx)
+{
+	char chunk[64 * 1024];
+	long long left = size;
+	int r = tarw__add(tw, name, AE_IFREG, mode, NULL, NULL, 0, size);
+	while (!r && left > 0) {
+		long n = read(ctx, chunk, left < (long long)sizeof(chunk) ? (size_t)left : sizeof(chunk));
+		if (n <= 0) {
+			/* a short member would shift every later header: the archive is lost */
+			tw->err = NP_ERROR;
+			snprintf(tw->errmsg, sizeof(tw->errmsg), "%s: %s", name,
+				 n ? np_error_last() : "ended before its declared size");
+			return np_error_set("%s", tw->errmsg);
+		}
+		if (archive_write_data(tw->a, chunk, (size_t)n) != n)
+			r = tarw__fail(tw, name);
+		left -= n;
+	}
+	return r;
+}
+
+static long tarw__read_fd(void *ctx, void *buf, size_t n)
+{
+	ssize_t got;
+	do
+		got = read(*(int *)ctx, buf, n);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		np_error_set("read: %s", strerror(errno));
+	return (long)got;
+}
+
+int tarw_add_path(struct tarw *tw, const char *name, const char *path, int mode)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return np_error_set("cannot read '%s': %s", path, strerror(e));
+	}
+	int r = tarw_add_stream(tw, name, (long long)st.st_size, mode, tarw__read_fd, &fd);
+	close(fd);
+	return r;
 }
 
 int tarw_add_dir(struct tarw *tw, const char *name, int mode)
 {
-	return tarw__add(tw, name, AE_IFDIR, mode, NULL, NULL, 0);
+	return tarw__add(tw, name, AE_IFDIR, mode, NULL, NULL, 0, 0);
 }
 
 int tarw_add_symlink(struct tarw *tw, const char *name, const char *target)
 {
-	return tarw__add(tw, name, AE_IFLNK, 0777, target, NULL, 0);
+	return tarw__add(tw, name, AE_IFLNK, 0777, target, NULL, 0, 0);
 }
 
 int tarw_close(struct tarw *tw)

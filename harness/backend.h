@@ -24,6 +24,15 @@ struct harness_opts {
 	const char *kubelet_cert, *kubelet_key, *kubelet_ca;
 	int kubelet_timeout_s;
 	const char *image;             /* the counter image the pod runs */
+	/* apiserver backend: pod checkpoint subresource; crd backend: the object kind */
+	const char *encrypt_secret;    /* non-NULL: encrypt with this TLS secret */
+	const char *crd_group_version, *crd_kind, *crd_plural;
+	/* restore through Kubernetes: a pod from a checkpoint image (loaded on the
+	 * node by load_image, a shell command with {archive} and {name}) or from
+	 * RESTORE_FROM=ARCHIVE in its env; under runtime_class when set */
+	const char *restore_via;       /* "image" (default) or "env" */
+	const char *load_image;
+	const char *runtime_class;
 };
 
 /** One counter container as a scenario sees it. */
@@ -34,6 +43,7 @@ struct container {
 	char bundle[512];     /* current bundle (runc) */
 	char image[512];      /* last checkpoint's image dir */
 	char ref[160];        /* last checkpoint's image name (containerd) */
+	char archive[512];    /* last checkpoint's archive, as its node names it (kubelet) */
 	long pid;             /* init's host pid, when the backend tracks it */
 	int generation;       /* bumps with each checkpoint/restore */
 	bool running;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "checkpoint_image.h"
 #include "error.h"
 #include "fsutil.h"
 #include "history.h"
@@ -35,7 +36,8 @@ static const char run_usage[] =
 	"scenario directory) against a container runtime, checks that each restored\n"
 	"counter went on from where it stopped, and reports.\n\n"
 	"options:\n"
-	"  --backend NAME[,NAME]  runtimes to drive: runc (default), containerd, kubelet;\n"
+	"  --backend NAME[,NAME]  runtimes to drive: runc (default), containerd, kubelet,\n"
+	"                       apiserver, crd;\n"
 	"                       several: every scenario runs on each, one report\n"
 	"  --containerd-socket PATH\n"
 	"                       use the containerd listening on PATH (namespace\n"
@@ -50,6 +52,23 @@ static const char run_usage[] =
 	"  --kubelet-key FILE   its key (default .../apiserver-kubelet-client.key)\n"
 	"  --kubelet-ca FILE    CA that signed the kubelet's serving cert\n"
 	"                       (default /etc/kubernetes/pki/ca.crt)\n"
+	"  --encrypt-secret NAME  apiserver backend: encrypt the checkpoint with this\n"
+	"                       TLS secret (encrypt: true, encryptionSecret: NAME)\n"
+	"  --crd GROUP/VERSION  crd backend: the checkpoint object's API\n"
+	"                       (default checkpointing.criu.org/v1)\n"
+	"  --crd-kind KIND      default ContainerCheckpoint\n"
+	"  --crd-plural NAME    default containercheckpoints\n"
+	"  --restore-via image|env\n"
+	"                       how the Kubernetes backends restore: a pod whose image\n"
+	"                       is built from the checkpoint archive (`crharness image\n"
+	"                       from-checkpoint`; CRI-O, containerd >= 2.1), or the\n"
+	"                       counter pod with RESTORE_FROM=ARCHIVE in its env (a\n"
+	"                       runtime whose shim restores); default image\n"
+	"  --load-image CMD     shell command that loads the checkpoint image into the\n"
+	"                       node's runtime; {archive} and {name} are replaced, e.g.\n"
+	"                       'kind load image-archive {archive} --name cr' or\n"
+	"                       'ssh node sudo ctr -n k8s.io image import - < {archive}'\n"
+	"  --runtime-class NAME restored pods run under this RuntimeClass\n"
 	"  --image NAME         the counter image pods run (default\n"
 	"                       docker.io/library/counter:latest, see `crharness image`)\n"
 	"  --report FMT:PATH    write a report; FMT is table, json, junit, tap or html,\n"
@@ -95,6 +114,9 @@ static int run__parse(struct run_cli *c, int argc, char **argv)
 	c->ho.kubelet_key = "/etc/kubernetes/pki/apiserver-kubelet-client.key";
 	c->ho.kubelet_ca = "/etc/kubernetes/pki/ca.crt";
 	c->ho.kubelet_timeout_s = 120;
+	c->ho.crd_group_version = "checkpointing.criu.org/v1";
+	c->ho.crd_kind = "ContainerCheckpoint";
+	c->ho.crd_plural = "containercheckpoints";
 	c->names = calloc((size_t)argc + 1, sizeof(*c->names));
 	if (!c->names)
 		abort();
@@ -114,7 +136,10 @@ static int run__parse(struct run_cli *c, int argc, char **argv)
 			   !strcmp(a, "--scenario-dir") || !strcmp(a, "--containerd-socket") ||
 			   !strcmp(a, "--history") || !strcmp(a, "--kubeconfig") || !strcmp(a, "--context") ||
 			   !strcmp(a, "--kubelet-url") || !strcmp(a, "--kubelet-cert") ||
-			   !strcmp(a, "--kubelet-key") || !strcmp(a, "--kubelet-ca") || !strcmp(a, "--image")) {
+			   !strcmp(a, "--kubelet-key") || !strcmp(a, "--kubelet-ca") || !strcmp(a, "--image") ||
+			   !strcmp(a, "--encrypt-secret") || !strcmp(a, "--crd") || !strcmp(a, "--crd-kind") ||
+			   !strcmp(a, "--crd-plural") || !strcmp(a, "--restore-via") ||
+			   !strcmp(a, "--load-image") || !strcmp(a, "--runtime-class")) {
 			if (need_value(i, argc, a))
 				return -1;
 			const char *v = argv[++i];
@@ -146,6 +171,23 @@ static int run__parse(struct run_cli *c, int argc, char **argv)
 				c->ho.kubelet_ca = v;
 			else if (!strcmp(a, "--image"))
 				c->ho.image = v;
+			else if (!strcmp(a, "--encrypt-secret"))
+				c->ho.encrypt_secret = v;
+			else if (!strcmp(a, "--crd"))
+				c->ho.crd_group_version = v;
+			else if (!strcmp(a, "--crd-kind"))
+				c->ho.crd_kind = v;
+			else if (!strcmp(a, "--crd-plural"))
+				c->ho.crd_plural = v;
+			else if (!strcmp(a, "--restore-via") && strcmp(v, "image") && strcmp(v, "env")) {
+				log_error("--restore-via expects image or env, got '%s'", v);
+				return -1;
+			} else if (!strcmp(a, "--restore-via"))
+				c->ho.restore_via = v;
+			else if (!strcmp(a, "--load-image"))
+				c->ho.load_image = v;
+			else if (!strcmp(a, "--runtime-class"))
+				c->ho.runtime_class = v;
 			else
 				c->scenario_dir = v;
 		} else if (a[0] == '-') {
@@ -273,11 +315,13 @@ static int cmd_run(int argc, char **argv)
 	for (size_t b = 0; b < nops && c.ho.kubeconfig; b++) {
 		/* a broken kubeconfig is bad input, not a failed scenario */
 		struct kubeconfig kc;
-		if (!strcmp(ops[b]->name, "kubelet") && kubeconfig_load(&kc, c.ho.kubeconfig, c.ho.kube_context)) {
+		bool k8s = !strcmp(ops[b]->name, "kubelet") || !strcmp(ops[b]->name, "apiserver") ||
+			   !strcmp(ops[b]->name, "crd");
+		if (k8s && kubeconfig_load(&kc, c.ho.kubeconfig, c.ho.kube_context)) {
 			fprintf(stderr, "%s\n", np_error_last());
 			goto out;
 		}
-		if (!strcmp(ops[b]->name, "kubelet"))
+		if (k8s)
 			kubeconfig_release(&kc);
 	}
 	sc = calloc(c.nnames, sizeof(*sc));
@@ -341,58 +385,89 @@ out:
 }
 
 static const char image_usage[] =
-	"usage: crharness image counter -o FILE [--name NAME] [--interval MS]\n\n"
-	"Writes the counter workload as an OCI image-layout tar: one layer holding the\n"
-	"host's static busybox, and a command that counts every MS milliseconds\n"
-	"(default 100) into /tmp/count and stdout. No Docker or registry needed; the\n"
-	"archive loads with `ctr image import`, `kind load image-archive`, podman load.\n\n"
+	"usage: crharness image counter -o FILE [--name NAME] [--interval MS]\n"
+	"       crharness image from-checkpoint ARCHIVE -o FILE --name NAME [--container NAME]\n\n"
+	"counter: writes the counter workload as an OCI image-layout tar: one layer\n"
+	"holding the host's static busybox, and a command that counts every MS\n"
+	"milliseconds (default 100) into /tmp/count and stdout. No Docker or registry\n"
+	"needed; the archive loads with `ctr image import`, `kind load image-archive`,\n"
+	"podman load.\n\n"
+	"from-checkpoint: writes the image Kubernetes restores a container from: one\n"
+	"layer with the checkpoint ARCHIVE's contents at / (a kubelet, CRI-O or\n"
+	"containerd CRI archive; any compression), annotated with\n"
+	"io.kubernetes.cri-o.annotations.checkpoint.name (CRI-O with\n"
+	"enable_criu_support) and org.criu.checkpoint.container.name on the index\n"
+	"(containerd >= 2.1). Load it on the node (`ctr -n k8s.io image import`,\n"
+	"`kind load image-archive`) and use NAME as the pod's image.\n\n"
 	"options:\n"
 	"  -o, --output FILE   archive to write (replaced atomically)\n"
-	"  --name NAME         image name (default counter:latest, stored as\n"
-	"                      docker.io/library/counter:latest)\n"
-	"  --interval MS       counter period in milliseconds (default 100)\n\n"
-	"exit status: 0 written, 1 could not write, 2 bad usage.\n";
+	"  --name NAME         image name (counter: default counter:latest, stored as\n"
+	"                      docker.io/library/counter:latest; required for\n"
+	"                      from-checkpoint)\n"
+	"  --interval MS       counter period in milliseconds (default 100)\n"
+	"  --container NAME    the container the checkpoint restores as (default: the\n"
+	"                      name in the archive's config.dump)\n\n"
+	"exit status: 0 written, 1 could not write, 2 bad usage or not a checkpoint.\n";
+
+struct image_cli {
+	const char *kind, *archive, *out, *name, *container;
+	long interval;
+};
+
+static int image__parse(struct image_cli *c, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		char *end;
+		if (i == 1 && (!strcmp(a, "counter") || !strcmp(a, "from-checkpoint"))) {
+			c->kind = a;
+		} else if (i == 2 && c->kind && c->kind[0] == 'f' && a[0] != '-') {
+			c->archive = a;
+		} else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--name") ||
+			   !strcmp(a, "--interval") || !strcmp(a, "--container")) {
+			if (need_value(i, argc, a))
+				return -1;
+			const char *v = argv[++i];
+			if (a[1] == 'o' || !strcmp(a, "--output"))
+				c->out = v;
+			else if (!strcmp(a, "--name"))
+				c->name = v;
+			else if (!strcmp(a, "--container"))
+				c->container = v;
+			else if ((c->interval = strtol(v, &end, 10)) < 1 || c->interval > 600000 || *end) {
+				log_error("--interval expects milliseconds (1..600000), got '%s'", v);
+				return -1;
+			}
+		} else {
+			log_error(i == 1 ? "unknown image '%s' (known: counter, from-checkpoint)"
+					 : "unexpected argument '%s'", a);
+			return -1;
+		}
+	}
+	if (!c->kind || !c->out || (c->kind[0] == 'f' && (!c->archive || !c->name))) {
+		fputs(image_usage, stderr);
+		return -1;
+	}
+	return 0;
+}
 
 static int cmd_image(int argc, char **argv)
 {
-	const char *out = NULL, *name = NULL;
-	long interval = 100;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+	struct image_cli c = { .interval = 100 };
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(image_usage, stdout);
 			return EXIT_OK;
 		}
-		if (i == 1 && !strcmp(a, "counter"))
-			continue;
-		if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--name") ||
-		    !strcmp(a, "--interval")) {
-			if (need_value(i, argc, a))
-				return EXIT_USAGE;
-			const char *v = argv[++i];
-			char *end;
-			if (a[1] == 'o' || a[2] == 'o')
-				out = v;
-			else if (a[2] == 'n')
-				name = v;
-			else if ((interval = strtol(v, &end, 10)) < 1 || interval > 600000 || *end) {
-				log_error("--interval expects milliseconds (1..600000), got '%s'", v);
-				return EXIT_USAGE;
-			}
-			continue;
-		}
-		log_error(i == 1 ? "unknown image '%s' (known: counter)" : "unexpected argument '%s'", a);
+	if (image__parse(&c, argc, argv))
 		return EXIT_USAGE;
-	}
-	if (argc < 2 || strcmp(argv[1], "counter") || !out) {
-		fputs(image_usage, stderr);
-		return EXIT_USAGE;
-	}
-	if (image_write_counter(out, name, (int)interval)) {
+	int r = c.archive ? checkpoint_image_write(c.out, c.archive, c.name, c.container)
+			  : image_write_counter(c.out, c.name, (int)c.interval);
+	if (r) {
 		log_error("%s", np_error_last());
-		return EXIT_FAILED;
+		return r == NP_EINVALID ? EXIT_USAGE : EXIT_FAILED;
 	}
-	log_info("wrote %s", out);
+	log_info("wrote %s", c.out);
 	return EXIT_OK;
 }
 
@@ -467,7 +542,7 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run, "run counter checkpoint/restore scenarios and report" },
 	{ "inspect", cmd_inspect, "describe a checkpoint archive or image directory" },
-	{ "image", cmd_image, "write the counter workload as an OCI image archive" },
+	{ "image", cmd_image, "write the counter image, or a checkpoint as a restorable image" },
 };
 
 static void usage(FILE *f)

@@ -7,10 +7,12 @@
 #include "backend.h"
 #include "banned.h"
 
-extern const struct backend_ops backend_runc, backend_containerd, backend_kubelet;
+extern const struct backend_ops backend_runc, backend_containerd, backend_kubelet,
+	backend_apiserver, backend_crd;
 
 static const struct backend_ops *const backends[] = { &backend_runc, &backend_containerd,
-						      &backend_kubelet };
+						      &backend_kubelet, &backend_apiserver,
+						      &backend_crd };
 
 const struct backend_ops *backend_find(const char *name)
 {

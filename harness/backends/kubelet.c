@@ -8,9 +8,19 @@
  * its contents are checked (spec.dump, config.dump, checkpoint/inventory.img)
  * and its CRIU images unpacked for sizes and statistics.
  *
- * The kubelet always leaves the container running. Restore through
- * Kubernetes (checkpoint image, RESTORE_FROM, RuntimeClass) is not built
- * yet: restore steps fail with a message saying so.
+ * The same file drives two more ways to ask for a checkpoint, sharing the
+ * pod handling: `apiserver` (POST .../pods/POD/checkpoint on a patched API
+ * server, JSON body leaveRunning/encrypt/encryptionSecret/timeout/container,
+ * directly or through kubectl proxy) and `crd` (a ContainerCheckpoint object
+ * whose status is polled until Completed or Failed).
+ *
+ * Restore is a new pod, the way Kubernetes users do it today: either its
+ * image is a checkpoint image built here from the archive
+ * (checkpoint_image.c) and put on the node by the user's --load-image
+ * command (CRI-O and containerd >= 2.1 restore a container whose image is
+ * a checkpoint), or (--restore-via env) it runs the counter image with
+ * RESTORE_FROM=ARCHIVE for a restoring runtime selected by --runtime-class.
+ * "kill" deletes the pod: the API has no SIGKILL.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +30,7 @@
 #include <jansson.h>
 
 #include "backend.h"
+#include "checkpoint_image.h"
 #include "counter.h"
 #include "error.h"
 #include "extract.h"
@@ -28,15 +39,21 @@
 #include "k8s_http.h"
 #include "kubeconfig.h"
 #include "log.h"
+#include "spawn.h"
 #include "banned.h"
 
 #define CTR "counter"
 
+enum ckpt_via { VIA_KUBELET, VIA_APISERVER, VIA_CRD };
+
 struct backend {
+	enum ckpt_via via;
 	const struct harness_opts *o;
 	struct kubeconfig kc;
 	struct buf kcert, kkey, kca; /* the kubelet client credentials */
 };
+
+static int kubelet_stop(struct backend *b, struct container *c);
 
 static void sleep_ms(int ms)
 {
@@ -75,9 +92,11 @@ static int kubelet_open(struct backend **out, const struct harness_opts *o)
 		free(b);
 		return np_error_setc(NP_EINVALID, "the kubelet backend needs --kubeconfig");
 	}
+	/* the kubelet credentials matter only when we talk to the kubelet */
 	if ((r = kubeconfig_load(&b->kc, o->kubeconfig, o->kube_context)) ||
-	    (r = fs_read_file(&b->kcert, o->kubelet_cert)) || (r = fs_read_file(&b->kkey, o->kubelet_key)) ||
-	    (o->kubelet_ca && (r = fs_read_file(&b->kca, o->kubelet_ca)))) {
+	    (fs_exists(o->kubelet_cert) && (r = fs_read_file(&b->kcert, o->kubelet_cert))) ||
+	    (fs_exists(o->kubelet_key) && (r = fs_read_file(&b->kkey, o->kubelet_key))) ||
+	    (o->kubelet_ca && fs_exists(o->kubelet_ca) && (r = fs_read_file(&b->kca, o->kubelet_ca)))) {
 		kubelet_close(b);
 		return r;
 	}
@@ -90,11 +109,33 @@ static void pod_path(struct buf *out, struct backend *b, const struct container 
 	buf_addf(out, "/api/v1/namespaces/%s/pods%s%s%s", b->kc.ns, c ? "/" : "", c ? c->id : "", sub);
 }
 
-/* phase and host IP of the pod */
-static int kube__pod(struct backend *b, struct container *c, char phase[32], char host[64])
+/* What the API server says about the pod: phase, node, and why its
+ * container waits when it cannot start (bad image, restore refused). */
+struct pod_state {
+	char phase[32], host[64];
+	char reason[64], message[300];
+};
+
+static void pod__waiting(struct pod_state *ps, json_t *status)
+{
+	size_t i;
+	json_t *cs;
+	json_array_foreach(json_object_get(status, "containerStatuses"), i, cs) {
+		json_t *w = json_object_get(json_object_get(cs, "state"), "waiting");
+		const char *reason = json_string_value(json_object_get(w, "reason"));
+		const char *msg = json_string_value(json_object_get(w, "message"));
+		if (reason) {
+			snprintf(ps->reason, sizeof(ps->reason), "%s", reason);
+			snprintf(ps->message, sizeof(ps->message), "%s", msg ? msg : "");
+		}
+	}
+}
+
+static int kube__pod(struct backend *b, struct container *c, struct pod_state *ps)
 {
 	struct buf p = BUF_INIT, resp = BUF_INIT;
 	long st;
+	memset(ps, 0, sizeof(*ps));
 	pod_path(&p, b, c, "");
 	int r = kube__api(b, "GET", p.ptr, NULL, &st, &resp);
 	if (!r && st == 404)
@@ -103,8 +144,10 @@ static int kube__pod(struct backend *b, struct container *c, char phase[32], cha
 		r = np_error_set("GET pod '%s': HTTP %ld: %.200s", c->id, st, resp.ptr);
 	if (!r) {
 		json_t *j = json_loads(resp.ptr, 0, NULL), *s = json_object_get(j, "status");
-		snprintf(phase, 32, "%s", json_string_value(json_object_get(s, "phase")) ?: "Unknown");
-		snprintf(host, 64, "%s", json_string_value(json_object_get(s, "hostIP")) ?: "");
+		snprintf(ps->phase, sizeof(ps->phase), "%s",
+			 json_string_value(json_object_get(s, "phase")) ?: "Unknown");
+		snprintf(ps->host, sizeof(ps->host), "%s", json_string_value(json_object_get(s, "hostIP")) ?: "");
+		pod__waiting(ps, s);
 		json_decref(j);
 	}
 	buf_release(&p);
@@ -112,37 +155,75 @@ static int kube__pod(struct backend *b, struct container *c, char phase[32], cha
 	return r;
 }
 
-static int kubelet_start(struct backend *b, struct container *c)
+/* Waiting reasons that do not go away by themselves: fail now, not in 120 s. */
+static bool pod__stuck(const char *reason)
 {
-	struct buf script = BUF_INIT, p = BUF_INIT, resp = BUF_INIT;
-	char phase[32] = "", host[64];
+	static const char *const stuck[] = { "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff",
+					     "InvalidImageName", "CreateContainerError",
+					     "CreateContainerConfigError", "RunContainerError",
+					     "CrashLoopBackOff", NULL };
+	for (size_t i = 0; stuck[i]; i++)
+		if (!strcmp(reason, stuck[i]))
+			return true;
+	return false;
+}
+
+static int kube__wait_running(struct backend *b, struct container *c)
+{
+	struct pod_state ps = { 0 };
+	int r = 0;
+	for (int i = 0; i < 240; i++) {
+		if ((r = kube__pod(b, c, &ps)) || !strcmp(ps.phase, "Running"))
+			break;
+		if (pod__stuck(ps.reason))
+			return np_error_set("pod '%s' cannot start: %s: %s", c->id, ps.reason, ps.message);
+		if (!strcmp(ps.phase, "Failed") || !strcmp(ps.phase, "Succeeded"))
+			return np_error_set("pod '%s' is %s before it ran", c->id, ps.phase);
+		sleep_ms(500);
+	}
+	if (!r && strcmp(ps.phase, "Running"))
+		r = np_error_set("pod '%s' is %s after 120 s, not Running%s%s", c->id, ps.phase,
+				 ps.reason[0] ? ": " : "", ps.reason);
+	return r;
+}
+
+/* Create pod c->id holding the one container ctr (consumed), under the
+ * RuntimeClass asked for, and wait until it runs. */
+static int kube__create_pod(struct backend *b, struct container *c, json_t *ctr)
+{
+	struct buf p = BUF_INIT, resp = BUF_INIT;
 	long st;
-	counter_script(&script, b->o->interval_ms);
-	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s, s:[{s:s, s:s, s:s, s:[s,s,s]}]}}",
-				"apiVersion", "v1", "kind", "Pod", "metadata", "name", c->id, "labels", "app",
-				"crharness", "spec", "restartPolicy", "Always", "containers", "name", CTR,
-				"image", b->o->image ? b->o->image : "docker.io/library/counter:latest",
-				"imagePullPolicy", "IfNotPresent", "command", "/bin/sh", "-c", script.ptr);
+	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s, s:[o]}}", "apiVersion", "v1", "kind",
+				"Pod", "metadata", "name", c->id, "labels", "app", "crharness", "spec",
+				"restartPolicy", "Never", "containers", ctr);
+	if (b->o->runtime_class)
+		json_object_set_new(json_object_get(pod, "spec"), "runtimeClassName",
+				    json_string(b->o->runtime_class));
 	char *body = json_dumps(pod, JSON_COMPACT);
 	pod_path(&p, b, NULL, "");
 	c->exists = true;
 	int r = kube__api(b, "POST", p.ptr, body, &st, &resp);
 	if (!r && st != 201 && st != 200)
 		r = np_error_set("creating pod '%s': HTTP %ld: %.300s", c->id, st, resp.ptr);
-	for (int i = 0; !r && i < 240 && strcmp(phase, "Running"); i++) {
-		if ((r = kube__pod(b, c, phase, host)))
-			break;
-		if (strcmp(phase, "Running"))
-			sleep_ms(500);
-	}
-	if (!r && strcmp(phase, "Running"))
-		r = np_error_set("pod '%s' is %s after 120 s, not Running", c->id, phase);
+	if (!r)
+		r = kube__wait_running(b, c);
 	c->running = !r;
 	free(body);
 	json_decref(pod);
-	buf_release(&script);
 	buf_release(&p);
 	buf_release(&resp);
+	return r;
+}
+
+static int kubelet_start(struct backend *b, struct container *c)
+{
+	struct buf script = BUF_INIT;
+	counter_script(&script, b->o->interval_ms);
+	json_t *ctr = json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "name", CTR, "image",
+				b->o->image ? b->o->image : "docker.io/library/counter:latest",
+				"imagePullPolicy", "IfNotPresent", "command", "/bin/sh", "-c", script.ptr);
+	int r = kube__create_pod(b, c, ctr);
+	buf_release(&script);
 	return r;
 }
 
@@ -199,54 +280,133 @@ static int kubelet__error(long st, const char *body, const struct container *c)
 	return np_error_set("HTTP %ld from the kubelet: %.300s", st, body);
 }
 
-static int kubelet_checkpoint(struct backend *b, struct container *c, const struct ckpt_opts *o)
+/* The first archive path of an {"items": [...]} answer. */
+static int items__path(struct buf *path, const char *resp)
+{
+	json_t *j = json_loads(resp, 0, NULL);
+	const char *p = json_string_value(json_array_get(json_object_get(j, "items"), 0));
+	int r = p ? (buf_adds(path, p), 0) : np_error_set("the answer names no archive: %.200s", resp);
+	json_decref(j);
+	return r;
+}
+
+static int via_kubelet(struct backend *b, struct container *c, struct buf *path)
 {
 	struct buf url = BUF_INIT, resp = BUF_INIT;
-	char phase[32], host[64];
+	struct pod_state ps;
 	long st;
 	int r = 0;
-	c->generation++;
 	if (b->o->kubelet_url)
 		buf_adds(&url, b->o->kubelet_url);
-	else if (!(r = kube__pod(b, c, phase, host)))
-		buf_addf(&url, "https://%s:10250", host);
-	if (r)
-		goto out;
+	else if (!(r = kube__pod(b, c, &ps)))
+		buf_addf(&url, "https://%s:10250", ps.host);
 	buf_addf(&url, "/checkpoint/%s/%s/" CTR "?timeout=%d", b->kc.ns, c->id, b->o->kubelet_timeout_s);
-	long before;
+	struct k8s_tls t = { &b->kca, &b->kcert, &b->kkey, NULL };
+	if (!r && (!b->kcert.len || !b->kkey.len))
+		r = np_error_set("no kubelet client certificate/key at '%s' / '%s' (--kubelet-cert, --kubelet-key)",
+				 b->o->kubelet_cert, b->o->kubelet_key);
+	if (!r && !(r = k8s_request(&t, "POST", url.ptr, NULL, b->o->kubelet_timeout_s + 30, &st, &resp)))
+		r = st == 200 ? items__path(path, resp.ptr) : kubelet__error(st, resp.ptr, c);
+	buf_release(&url);
+	buf_release(&resp);
+	return r;
+}
+
+static int via_apiserver(struct backend *b, struct container *c, const struct ckpt_opts *o,
+			 struct buf *path)
+{
+	struct buf p = BUF_INIT, resp = BUF_INIT;
+	long st;
+	const char *secret = b->o->encrypt_secret;
+	json_t *body = json_pack("{s:b, s:b, s:i, s:s}", "leaveRunning", o->leave_running, "encrypt",
+				 secret != NULL, "timeout", b->o->kubelet_timeout_s, "container", CTR);
+	if (secret)
+		json_object_set_new(body, "encryptionSecret", json_string(secret));
+	char *text = json_dumps(body, JSON_COMPACT);
+	pod_path(&p, b, c, "/checkpoint");
+	int r = kube__api(b, "POST", p.ptr, text, &st, &resp);
+	if (!r && (st == 200 || st == 201))
+		r = items__path(path, resp.ptr);
+	else if (!r && st == 404 && strstr(resp.ptr, "404 page not found"))
+		r = np_error_set("404: this API server has no pod checkpoint endpoint (an unpatched API server?)");
+	else if (!r)
+		r = np_error_set("pod checkpoint: HTTP %ld: %.300s", st, resp.ptr);
+	free(text);
+	json_decref(body);
+	buf_release(&p);
+	buf_release(&resp);
+	return r;
+}
+
+static int via_crd(struct backend *b, struct container *c, struct buf *path)
+{
+	struct buf p = BUF_INIT, resp = BUF_INIT, name = BUF_INIT;
+	long st;
+	const char *gv = b->o->crd_group_version, *kind = b->o->crd_kind, *plural = b->o->crd_plural;
+	buf_addf(&name, "%s-%d", c->id, c->generation);
+	json_t *obj = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s}}", "apiVersion", gv, "kind", kind,
+				"metadata", "name", name.ptr, "spec", "podName", c->id, "containerName", CTR);
+	char *text = json_dumps(obj, JSON_COMPACT);
+	buf_addf(&p, "/apis/%s/namespaces/%s/%s", gv, b->kc.ns, plural);
+	int r = kube__api(b, "POST", p.ptr, text, &st, &resp);
+	if (!r && st != 201 && st != 200)
+		r = np_error_set("creating %s '%s': HTTP %ld: %.300s", kind, name.ptr, st, resp.ptr);
+	buf_addf(&p, "/%s", name.ptr);
+	for (int i = 0; !r && i < 2 * b->o->kubelet_timeout_s; i++) {
+		buf_reset(&resp);
+		if ((r = kube__api(b, "GET", p.ptr, NULL, &st, &resp)))
+			break;
+		json_t *j = json_loads(resp.ptr, 0, NULL), *status = json_object_get(j, "status");
+		const char *phase = json_string_value(json_object_get(status, "phase"));
+		const char *msg = json_string_value(json_object_get(status, "message"));
+		const char *loc = json_string_value(json_object_get(status, "location"));
+		if (phase && !strcmp(phase, "Completed"))
+			r = loc ? (buf_adds(path, loc), 0) : np_error_set("%s completed without a status.location", kind);
+		else if (phase && !strcmp(phase, "Failed"))
+			r = np_error_set("%s '%s' failed: %s", kind, name.ptr, msg ? msg : "(no message)");
+		json_decref(j);
+		if (path->len || r)
+			break;
+		sleep_ms(500);
+	}
+	if (!r && !path->len)
+		r = np_error_set("%s '%s' did not complete within %d s", kind, name.ptr, b->o->kubelet_timeout_s);
+	free(text);
+	json_decref(obj);
+	buf_release(&p);
+	buf_release(&resp);
+	buf_release(&name);
+	return r;
+}
+
+static int kubelet_checkpoint(struct backend *b, struct container *c, const struct ckpt_opts *o)
+{
+	struct buf path = BUF_INIT, p = BUF_INIT, resp = BUF_INIT;
 	char frozen[600], num[32];
+	long before, st;
+	int r = 0;
+	c->generation++;
 	if (!o->leave_running && !(r = kubelet_read_counter(b, c, &before))) {
 		/* the log is all that is left of the value once the pod is deleted */
 		snprintf(frozen, sizeof(frozen), "%s/frozen-count-%d", c->dir, c->generation);
 		snprintf(num, sizeof(num), "%ld\n", before);
 		r = fs_write_atomic(frozen, num, strlen(num), 0600, -1, -1);
 	}
-	if (r)
-		goto out;
-	struct k8s_tls t = { &b->kca, &b->kcert, &b->kkey, NULL };
-	if ((r = k8s_request(&t, "POST", url.ptr, NULL, b->o->kubelet_timeout_s + 30, &st, &resp)))
-		goto out;
-	if (st != 200) {
-		r = kubelet__error(st, resp.ptr, c);
-		goto out;
+	if (!r)
+		r = b->via == VIA_KUBELET ? via_kubelet(b, c, &path)
+		    : b->via == VIA_APISERVER ? via_apiserver(b, c, o, &path) : via_crd(b, c, &path);
+	if (!r) {
+		snprintf(c->image, sizeof(c->image), "%s", path.ptr);
+		snprintf(c->archive, sizeof(c->archive), "%s", path.ptr);
 	}
-	json_t *j = json_loads(resp.ptr, 0, NULL);
-	const char *path = json_string_value(json_array_get(json_object_get(j, "items"), 0));
-	if (!path)
-		r = np_error_set("the kubelet's answer names no archive: %.200s", resp.ptr);
-	else
-		snprintf(c->image, sizeof(c->image), "%s", path);
-	json_decref(j);
 	if (!r && !o->leave_running) {
 		/* "checkpoint and stop": the pod goes, as runc's checkpoint removes the container */
-		struct buf p = BUF_INIT;
 		pod_path(&p, b, c, "?gracePeriodSeconds=0");
 		kube__api(b, "DELETE", p.ptr, NULL, &st, &resp);
 		c->running = c->exists = false;
-		buf_release(&p);
 	}
-out:
-	buf_release(&url);
+	buf_release(&path);
+	buf_release(&p);
 	buf_release(&resp);
 	return r;
 }
@@ -256,10 +416,11 @@ static int kubelet_collect(struct backend *b, struct container *c)
 {
 	struct checkpoint_info ci;
 	char want[256], dir[600];
-	(void)b;
 	const char *base = strrchr(c->image, '/');
 	snprintf(want, sizeof(want), "/checkpoint-%s_%s-" CTR "-", c->id, b->kc.ns);
-	if (!base || strncmp(base, want, strlen(want)) || strlen(base) < 6 ||
+	if (b->via != VIA_KUBELET) {
+		/* another component chose the name: only the contents are the contract */
+	} else if (!base || strncmp(base, want, strlen(want)) || strlen(base) < 6 ||
 	    strcmp(base + strlen(base) - 4, ".tar"))
 		return np_error_set("unexpected archive name '%s' (want checkpoint-POD_NS-CONTAINER-TIME.tar)", c->image);
 	if (!fs_exists(c->image))
@@ -281,11 +442,89 @@ static int kubelet_collect(struct backend *b, struct container *c)
 	return 0;
 }
 
+/* Run the user's --load-image command with {archive} and {name} filled in
+ * (shell-quoted): kind load image-archive, ctr import, podman load... */
+static int kube__load_image(struct backend *b, const char *archive, const char *name)
+{
+	struct buf cmd = BUF_INIT;
+	for (const char *t = b->o->load_image; *t; t++) {
+		if (!strncmp(t, "{archive}", 9))
+			buf_add_shquoted(&cmd, archive), t += 8;
+		else if (!strncmp(t, "{name}", 6))
+			buf_add_shquoted(&cmd, name), t += 5;
+		else
+			buf_add(&cmd, t, 1);
+	}
+	const char *argv[] = { "/bin/sh", "-c", cmd.ptr, NULL };
+	struct spawn sp = SPAWN_INIT;
+	sp.argv = argv;
+	sp.merge_err = true;
+	sp.timeout_ms = 600000;
+	int r = spawn_run(&sp);
+	if (!r && sp.status) {
+		buf_rtrim(&sp.out);
+		r = np_error_set("--load-image '%s' exited %d: %.300s", cmd.ptr, sp.status, sp.out.ptr);
+	}
+	spawn_release(&sp);
+	buf_release(&cmd);
+	return r;
+}
+
+/* The container of a pod restored from a checkpoint image: the image is
+ * the checkpoint (CRI-O, containerd >= 2.1), so no command, and never pulled. */
+static int kube__image_ctr(struct backend *b, struct container *c, json_t **out)
+{
+	char tar[600], name[200];
+	if (!b->o->load_image)
+		return np_error_setc(NP_EINVALID,
+				     "restore via a checkpoint image needs --load-image CMD to put it on the node, e.g. "
+				     "'kind load image-archive {archive}', 'ctr -n k8s.io images import {archive}' or "
+				     "'podman load -i {archive}' (or --restore-via env)");
+	if (!fs_exists(c->archive))
+		return np_error_set("the archive '%s' is on the node, not here: run crharness on the node "
+				    "to build the checkpoint image", c->archive);
+	snprintf(tar, sizeof(tar), "%s/restore-image-%d.tar", c->dir, c->generation);
+	snprintf(name, sizeof(name), "localhost/crharness/%s:%d", c->base, c->generation);
+	int r = checkpoint_image_write(tar, c->archive, name, CTR);
+	if (!r)
+		r = kube__load_image(b, tar, name);
+	if (!r)
+		*out = json_pack("{s:s, s:s, s:s}", "name", CTR, "image", name, "imagePullPolicy", "Never");
+	return r;
+}
+
+/* A restoring runtime (RuntimeClass) that takes the archive from the env. */
+static json_t *kube__env_ctr(struct backend *b, struct container *c)
+{
+	struct buf script = BUF_INIT;
+	counter_script(&script, b->o->interval_ms);
+	json_t *ctr = json_pack("{s:s, s:s, s:s, s:[s,s,s], s:[{s:s, s:s}]}", "name", CTR, "image",
+				b->o->image ? b->o->image : "docker.io/library/counter:latest",
+				"imagePullPolicy", "IfNotPresent", "command", "/bin/sh", "-c", script.ptr,
+				"env", "name", "RESTORE_FROM", "value", c->archive);
+	buf_release(&script);
+	return ctr;
+}
+
+/* Restore is a new pod (Kubernetes has no "restore into this pod"); its
+ * name is always new, so new_id and new_bundle change nothing here. */
 static int kubelet_restore(struct backend *b, struct container *c, const struct restore_opts *o)
 {
-	(void)b, (void)c, (void)o;
-	return np_error_set("restore through Kubernetes (checkpoint image, RESTORE_FROM, RuntimeClass) "
-			    "is not built yet in the kubelet backend");
+	json_t *ctr = NULL;
+	int r = 0;
+	(void)o;
+	if (!c->archive[0])
+		return np_error_set("restore: no checkpoint archive to restore from");
+	if (c->exists && (r = kubelet_stop(b, c)))
+		return r;
+	if (!b->o->restore_via || !strcmp(b->o->restore_via, "image"))
+		r = kube__image_ctr(b, c, &ctr);
+	else
+		ctr = kube__env_ctr(b, c);
+	if (r)
+		return r;
+	snprintf(c->id, sizeof(c->id), "%s-r%d", c->base, c->generation);
+	return kube__create_pod(b, c, ctr);
 }
 
 static int kubelet_exec(struct backend *b, struct container *c, const char *shell)
@@ -296,9 +535,9 @@ static int kubelet_exec(struct backend *b, struct container *c, const char *shel
 
 static int kubelet_is_running(struct backend *b, struct container *c, bool *out)
 {
-	char phase[32], host[64];
-	int r = kube__pod(b, c, phase, host);
-	*out = !r && !strcmp(phase, "Running");
+	struct pod_state ps;
+	int r = kube__pod(b, c, &ps);
+	*out = !r && !strcmp(ps.phase, "Running");
 	return r == NP_ENOTFOUND ? 0 : r;
 }
 
@@ -324,8 +563,26 @@ static int kubelet_kill(struct backend *b, struct container *c)
 	return kubelet_stop(b, c);
 }
 
-const struct backend_ops backend_kubelet = {
-	"kubelet", kubelet_open, kubelet_start, kubelet_read_counter, kubelet_checkpoint,
-	kubelet_collect, NULL, kubelet_restore, kubelet_exec, kubelet_kill, kubelet_is_running,
-	kubelet_stop, kubelet_close,
-};
+static int apiserver_open(struct backend **out, const struct harness_opts *o)
+{
+	int r = kubelet_open(out, o);
+	if (!r)
+		(*out)->via = VIA_APISERVER;
+	return r;
+}
+
+static int crd_open(struct backend **out, const struct harness_opts *o)
+{
+	int r = kubelet_open(out, o);
+	if (!r)
+		(*out)->via = VIA_CRD;
+	return r;
+}
+
+#define K8S_OPS(name, open)                                                                      \
+	{ name, open, kubelet_start, kubelet_read_counter, kubelet_checkpoint, kubelet_collect, NULL, \
+	  kubelet_restore, kubelet_exec, kubelet_kill, kubelet_is_running, kubelet_stop, kubelet_close }
+
+const struct backend_ops backend_kubelet = K8S_OPS("kubelet", kubelet_open);
+const struct backend_ops backend_apiserver = K8S_OPS("apiserver", apiserver_open);
+const struct backend_ops backend_crd = K8S_OPS("crd", crd_open);

@@ -9,6 +9,10 @@ counter's output as it would be by now (one line per 100 ms).
   GET    /api/v1/namespaces/{ns}/pods/{pod}              -> status.phase Running, hostIP
   GET    /api/v1/namespaces/{ns}/pods/{pod}/log          -> "1\n2\n..." (tailLines honoured)
   DELETE /api/v1/namespaces/{ns}/pods/{pod}              -> 200
+  POST   /api/v1/namespaces/{ns}/pods/{pod}/checkpoint   -> a patched API server's pod checkpoint:
+         body {leaveRunning, encrypt, encryptionSecret, timeout, container}; 400 on bad fields
+  POST   /apis/{group}/{version}/namespaces/{ns}/{plural} -> a ContainerCheckpoint object;
+  GET    .../{plural}/{name}  -> status.phase Running, then Completed (status.location) or Failed
 
   POST /checkpoint/{namespace}/{pod}/{container}[?timeout=N]
     - client certificate signed by the test CA required (TLS handshake)
@@ -18,17 +22,28 @@ counter's output as it would be by now (one line per 100 ms).
     - known: 200 {"items": ["<root>/checkpoints/checkpoint-<pod>_<ns>-<container>-<ts>.tar"]}
 
 Usage: k8s_server.py PORTFILE CA CERT KEY ROOT [--gate on|off] [--pods ns/pod/container,...]
-                     [--fail500 MESSAGE]
-The archive written for a known container is ARCHIVE_SRC if that env var
-names a file (a real checkpoint from the runc backend), else an empty tar.
+                     [--fail500 MESSAGE] [--crd-fail MESSAGE] [--runc BUNDLE [--images DIR]]
+With --runc, pods are real runc containers from BUNDLE (see node_runtime.py):
+logs carry the counter's real value, checkpoints are real dumps, and pods
+are restored from checkpoint images found in DIR or from RESTORE_FROM.
+Without it, pods are records and the archive written for a known container
+is ARCHIVE_SRC if that env var names a file, else an empty tar.
 """
-import http.server, json, os, shutil, ssl, sys, tarfile, time, urllib.parse
+import http.server, json, os, shutil, ssl, sys, tarfile, threading, time, urllib.parse
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from node_runtime import Node
 
 portfile, ca, cert, key, root = sys.argv[1:6]
 gate = "on"
 fail500 = None
+crd_fail = None
+node = None
+lock = threading.Lock()  # one runtime operation at a time, as a kubelet's sync loop does
+runc_bundle = images = None
+crds = {}  # path -> (object, created)
 pods = set()
 live = {}  # "ns/pod" -> creation time
+waiting = {}  # "ns/pod" -> the waiting state of a container that could not start
 args = sys.argv[6:]
 for i, a in enumerate(args):
     if a == "--gate":
@@ -37,6 +52,30 @@ for i, a in enumerate(args):
         pods = set(args[i + 1].split(","))
     if a == "--fail500":
         fail500 = args[i + 1]
+    if a == "--crd-fail":
+        crd_fail = args[i + 1]
+    if a == "--runc":
+        runc_bundle = args[i + 1]
+    if a == "--images":
+        images = args[i + 1]
+os.makedirs(root, exist_ok=True)
+if runc_bundle:
+    node = Node(root, runc_bundle, images)
+
+
+def write_archive(ns, pod, ctr, leave_running=True):
+    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    path = os.path.join(root, "checkpoints", f"checkpoint-{pod}_{ns}-{ctr}-{ts}.tar")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    src = os.environ.get("ARCHIVE_SRC")
+    if node:
+        with lock:
+            node.checkpoint(pod, ns, ctr, leave_running, path)
+    elif src and os.path.isfile(src):
+        shutil.copyfile(src, path)
+    else:
+        tarfile.open(path, "w").close()
+    return path
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -53,15 +92,53 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def body(self):
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+
+    def crd(self, method):
+        p = urllib.parse.urlsplit(self.path).path.strip("/").split("/")
+        # apis/G/V/namespaces/NS/PLURAL[/NAME]
+        if len(p) < 6 or p[3] != "namespaces":
+            return self.send(404, "404 page not found\n")
+        if method == "POST" and len(p) == 6:
+            obj = self.body()
+            crds["/".join(p + [obj["metadata"]["name"]])] = (obj, time.time())
+            return self.send(201, json.dumps(obj), "application/json")
+        key = "/".join(p)
+        if key not in crds:
+            return self.send(404, json.dumps({"kind": "Status", "code": 404}), "application/json")
+        obj, t0 = crds[key]
+        if time.time() - t0 < 0.5:
+            obj["status"] = {"phase": "Running"}
+        elif crd_fail:
+            obj["status"] = {"phase": "Failed", "message": crd_fail}
+        else:
+            if "location" not in obj.get("status", {}):
+                obj["status"] = {"phase": "Completed", "message": "checkpointed",
+                                 "location": write_archive(p[4], obj["spec"]["podName"], obj["spec"]["containerName"])}
+        return self.send(200, json.dumps(obj), "application/json")
+
     def api(self, method):
         u = urllib.parse.urlsplit(self.path)
         p = u.path.strip("/").split("/")
+        if p[:1] == ["apis"]:
+            return self.crd(method)
         if p[:3] != ["api", "v1", "namespaces"] or len(p) < 5 or p[4] != "pods":
             return self.send(404, "404 page not found\n")
         ns = p[3]
+        if method == "POST" and len(p) == 7 and p[6] == "checkpoint":
+            return self.pod_checkpoint(p[3], p[5])
         if method == "POST" and len(p) == 5:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            body = self.body()
             name = body["metadata"]["name"]
+            with open(os.path.join(root, "last-pod.json"), "w") as f:
+                json.dump(body, f)
+            if node:
+                try:
+                    self.run_pod(name, body["spec"])
+                except Exception as e:  # the kubelet's verdict shows in the pod's status
+                    reason = "ErrImageNeverPull" if "not present" in str(e) else "CreateContainerError"
+                    waiting[f"{ns}/{name}"] = {"reason": reason, "message": str(e)}
             live[f"{ns}/{name}"] = time.time()
             for c in body["spec"]["containers"]:
                 pods.add(f"{ns}/{name}/{c['name']}")
@@ -72,7 +149,23 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(404, json.dumps({"kind": "Status", "code": 404, "reason": "NotFound"}), "application/json")
         if method == "DELETE":
             del live[key]
+            waiting.pop(key, None)
+            if node:
+                with lock:
+                    node.delete(p[5])
             return self.send(200, json.dumps({"kind": "Status", "status": "Success"}), "application/json")
+        if node and len(p) == 7 and p[6] == "log":
+            with lock:
+                return self.send(200, f"{node.count(p[5])}\n")
+        if node and len(p) == 6:
+            status = {"phase": "Pending", "hostIP": "127.0.0.1"}
+            if key in waiting:
+                status["containerStatuses"] = [{"name": "counter", "state": {"waiting": waiting[key]}}]
+            else:
+                with lock:
+                    status["phase"] = "Running" if node.running(p[5]) else "Failed"
+            return self.send(200, json.dumps({"metadata": {"name": p[5], "namespace": ns}, "status": status}),
+                             "application/json")
         if len(p) == 7 and p[6] == "log":
             n = int((time.time() - live[key]) / 0.1) + 1
             tail = int(urllib.parse.parse_qs(u.query).get("tailLines", ["0"])[-1])
@@ -80,6 +173,39 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(200, "\n".join(lines) + "\n")
         return self.send(200, json.dumps({"metadata": {"name": p[5], "namespace": ns},
                                           "status": {"phase": "Running", "hostIP": "127.0.0.1"}}), "application/json")
+
+    def run_pod(self, name, spec):
+        """Start the counter, or restore it as CRI-O/containerd would: from a
+        checkpoint image, or (a restoring shim) from RESTORE_FROM."""
+        c = spec["containers"][0]
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        with lock:
+            ckpt = node.checkpoint_image(c["image"], c["name"])
+            if ckpt is None and env.get("RESTORE_FROM"):
+                ckpt = node.archive_dir(env["RESTORE_FROM"])
+            if ckpt:
+                node.restore(name, ckpt)
+                shutil.rmtree(os.path.dirname(ckpt), ignore_errors=True)
+            elif c["image"].startswith("localhost/"):
+                raise RuntimeError(f'image "{c["image"]}" not present with pull policy of Never')
+            else:
+                node.run(name)
+
+    def pod_checkpoint(self, ns, pod):
+        b = self.body()
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, "last-request.json"), "w") as f:
+            json.dump(b, f)
+        if f"{ns}/{pod}" not in live:
+            return self.send(404, json.dumps({"kind": "Status", "code": 404, "message": f'pods "{pod}" not found'}), "application/json")
+        if b.get("encrypt") and not b.get("encryptionSecret"):
+            return self.send(400, json.dumps({"kind": "Status", "code": 400, "message": "encryptionSecret is required when encrypt is true"}), "application/json")
+        if not isinstance(b.get("timeout", 0), int) or not isinstance(b.get("leaveRunning", True), bool):
+            return self.send(400, json.dumps({"kind": "Status", "code": 400, "message": "bad field type"}), "application/json")
+        path = write_archive(ns, pod, b.get("container") or "counter", b.get("leaveRunning", True))
+        if b.get("leaveRunning") is False:
+            del live[f"{ns}/{pod}"]
+        return self.send(200, json.dumps({"items": [path]}), "application/json")
 
     def do_GET(self):
         self.api("GET")
@@ -90,7 +216,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         u = urllib.parse.urlsplit(self.path)
         parts = u.path.strip("/").split("/")
-        if parts[:1] == ["api"]:
+        if parts[:1] in (["api"], ["apis"]):
             return self.api("POST")
         if gate != "on" or len(parts) != 4 or parts[0] != "checkpoint":
             return self.send(404, "404 page not found\n")
@@ -105,15 +231,7 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(500, f"checkpointing of {ns}/{pod}/{ctr} failed: {fail500}\n")
         if f"{ns}/{pod}/{ctr}" not in pods:
             return self.send(404, f'container "{ctr}" not found in pod "{pod}" in namespace "{ns}"\n')
-        ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        path = os.path.join(root, "checkpoints", f"checkpoint-{pod}_{ns}-{ctr}-{ts}.tar")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        src = os.environ.get("ARCHIVE_SRC")
-        if src and os.path.isfile(src):
-            shutil.copyfile(src, path)
-        else:
-            tarfile.open(path, "w").close()
-        self.send(200, json.dumps({"items": [path]}), "application/json")
+        self.send(200, json.dumps({"items": [write_archive(ns, pod, ctr)]}), "application/json")
 
 
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -3,7 +3,10 @@
 # from a test CA; tests/helpers/k8s_server.py). The archive it "writes" is a
 # real checkpoint made by the runc backend in this run, packed the way the
 # kubelet packs it. Error cases: gate off, a runtime 500 with a known
-# message, a client certificate from another CA, a restore step (not built).
+# message, a client certificate from another CA. Restore: the same server
+# with --runc runs pods as real runc containers (tests/helpers/node_runtime.py),
+# so a checkpoint image built by crharness is restored by runc and the
+# counter must go on.
 . tests/integration/lib.sh
 . tests/helpers/pki.sh
 make_pki "$T/pki"
@@ -75,9 +78,89 @@ check_exit "a kubelet client cert from another CA fails" 1 $CRH run --backend ku
     --kubelet-url "https://127.0.0.1:$(cat $T/port-ok)" --kubelet-cert "$T/pki/rogue.crt" --kubelet-key "$T/pki/rogue.key" \
     --kubelet-ca "$T/pki/ca.crt" --report json:"$T/rogue.json" kubelet-checkpoint
 check "rogue cert: reported with a TLS reason" python3 -c "import json; s=json.load(open('$T/rogue.json'))['scenarios'][0]; assert s['status']=='failed' and 'checkpoint' in s['reason'], s"
-check_exit "restore through Kubernetes is reported as not built" 1 kube ok --report json:"$T/rs.json" counter-basic
-check_grep "restore: says so" "not built yet in the kubelet backend" "$T/rs.json"
 check "kubelet backend: no pod left on the server" bash -c "! curl -s --cacert $T/pki/ca.crt --cert $T/pki/client.crt --key $T/pki/client.key https://127.0.0.1:\$(cat $T/port-ok)/api/v1/namespaces/default/pods/x >/dev/null 2>&1 || true"
 kubeconfig 1 "$T/pki/client.crt" "$T/pki/client.key" | sed 's/current-context: test/current-context: nope/' > "$T/kc-bad"
 check_exit "a kubeconfig naming a missing context is bad input" 2 $CRH run --backend kubelet --kubeconfig "$T/kc-bad" kubelet-checkpoint
 check_grep "and the error is located" "kc-bad:[0-9]+:[0-9]+: no context 'nope'" "$T/.out"
+
+# apiserver backend: the pod checkpoint subresource of a patched API server
+start_server api; start_server crdfail --crd-fail "CRIU dump failed: no space left on device"
+kubeconfig "$(cat $T/port-api)" "$T/pki/client.crt" "$T/pki/client.key" > "$T/kc-api"
+kubeconfig "$(cat $T/port-crdfail)" "$T/pki/client.crt" "$T/pki/client.key" > "$T/kc-crdfail"
+check "apiserver backend: pod checkpoint endpoint" $CRH run --backend apiserver --kubeconfig "$T/kc-api" \
+    --work-dir "$T/w-api" --encrypt-secret ckpt-key --report json:"$T/api.json" kubelet-checkpoint
+check "apiserver backend: body fields as the endpoint defines them" python3 - "$T/kubelet-api/last-request.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert b == {"leaveRunning": True, "encrypt": True, "timeout": 120, "container": "counter", "encryptionSecret": "ckpt-key"}, b
+PY
+check "apiserver backend: archive checked" python3 -c "import json; s=json.load(open('$T/api.json'))['scenarios'][0]; assert s['status']=='passed' and s['archive_bytes']>100000, s"
+check "crd backend: ContainerCheckpoint object polled to Completed" $CRH run --backend crd --kubeconfig "$T/kc-api" \
+    --work-dir "$T/w-crd" --report json:"$T/crd.json" kubelet-checkpoint
+check "crd backend: archive from status.location checked" python3 -c "import json; s=json.load(open('$T/crd.json'))['scenarios'][0]; assert s['status']=='passed' and s['archive_bytes']>100000, s"
+check_exit "crd backend: a Failed object fails the scenario" 1 $CRH run --backend crd --kubeconfig "$T/kc-crdfail" \
+    --work-dir "$T/w-crdf" --report json:"$T/crdf.json" kubelet-checkpoint
+check_grep "crd backend: its message is reported" "failed: CRIU dump failed: no space left on device" "$T/crdf.json"
+check "crd group/version/kind are configurable" bash -c "$CRH run --help | grep -q -- '--crd-kind KIND'"
+
+# restore through Kubernetes, on a "node" whose pods are real runc containers
+bundle=$(ls -d "$T"/rw/crh-*-counter-basic-0/bundle-0 | head -n1)
+mkdir -p "$T/node-images"
+CRIU_FAULT=130 start_server node --runc "$bundle" --images "$T/node-images"
+kubeconfig "$(cat $T/port-node)" "$T/pki/client.crt" "$T/pki/client.key" > "$T/kc-node"
+knode() { $CRH run --backend kubelet --kubeconfig "$T/kc-node" --kubelet-url "https://127.0.0.1:$(cat $T/port-node)" \
+    --kubelet-cert "$T/pki/client.crt" --kubelet-key "$T/pki/client.key" --kubelet-ca "$T/pki/ca.crt" "$@"; }
+check "kubelet restore via a checkpoint image: counter went on" knode --work-dir "$T/w-ri" \
+    --load-image "cp {archive} '$T/node-images/'" --runtime-class runc-cr --report json:"$T/ri.json" kubelet-restore
+check "restore via image: checkpoint, restore and the restored pod's checkpoint measured" python3 - "$T/ri.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["scenarios"][0]
+# counter_before/after are the last cycle's: the restored pod's checkpoint
+assert s["status"] == "passed" and s["cycles"] == 2 and s["counter_before"] > 0, s
+assert s["restore_ms"] > 0 and s["archive_bytes"] > 100000, s
+PY
+check "restore via image: pod spec as a restore needs it" python3 - "$T/kubelet-node/last-pod.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+c = p["spec"]["containers"][0]
+assert p["spec"]["runtimeClassName"] == "runc-cr", p
+assert c["image"].startswith("localhost/crharness/") and c["imagePullPolicy"] == "Never" and "command" not in c, c
+PY
+check "restore via env: RESTORE_FROM names the archive" knode --work-dir "$T/w-re" --restore-via env \
+    --report json:"$T/re.json" kubelet-restore
+check_exit "restore via image without --load-image fails, saying what is missing" 1 knode --work-dir "$T/w-rn" --report json:"$T/rn.json" kubelet-restore
+check_grep "and says how to load the image" "needs --load-image CMD" "$T/rn.json"
+check_exit "an image that never reaches the node fails the scenario" 1 knode --work-dir "$T/w-rl" --load-image true \
+    --report json:"$T/rl.json" kubelet-restore
+check_grep "with the kubelet's reason, at once" "cannot start: ErrImageNeverPull" "$T/rl.json"
+check_exit "a failing --load-image fails the scenario" 1 knode --work-dir "$T/w-rf" --load-image "echo no such cluster >&2; exit 3" \
+    --report json:"$T/rf.json" kubelet-restore
+check_grep "with its exit code and output" "exited 3: no such cluster" "$T/rf.json"
+check "no runc container left on the node" bash -c "[ -z \"\$(runc --root $T/kubelet-node/runc list -q)\" ]"
+
+# crharness image from-checkpoint: the image a kubelet archive restores from
+check "image from-checkpoint" $CRH image from-checkpoint "$T/real.tar" -o "$T/ckimg.tar" --name localhost/counter-ckpt:1
+check "from-checkpoint: annotations CRI-O and containerd look for, layer holds the archive" python3 - "$T/ckimg.tar" <<'PY'
+import io, json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+idx = json.load(t.extractfile("index.json"))
+assert idx["annotations"]["io.kubernetes.cri-o.annotations.checkpoint.name"] == "counter", idx
+d = idx["manifests"][0]
+assert d["annotations"]["io.containerd.image.name"] == "localhost/counter-ckpt:1", d
+assert d["annotations"]["org.criu.checkpoint.container.name"] == "counter", d
+m = json.load(t.extractfile("blobs/sha256/" + d["digest"][7:]))
+layer = tarfile.open(fileobj=io.BytesIO(t.extractfile("blobs/sha256/" + m["layers"][0]["digest"][7:]).read()))
+names = layer.getnames()
+assert "spec.dump" in names and "config.dump" in names and "checkpoint/inventory.img" in names, names
+PY
+printf 'not a checkpoint' > "$T/junk.tar"
+check_exit "from-checkpoint: a file that is not a checkpoint is bad input" 2 $CRH image from-checkpoint "$T/junk.tar" -o "$T/junk-img.tar" --name x
+check "from-checkpoint: and nothing is written" test ! -e "$T/junk-img.tar"
+python3 - "$T/evil.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    for n in ("spec.dump", "config.dump", "checkpoint/inventory.img", "../escape"):
+        ti = tarfile.TarInfo(n); ti.size = 2; t.addfile(ti, io.BytesIO(b"{}"))
+PY
+check_exit "from-checkpoint: an archive with a .. entry is refused" 2 $CRH image from-checkpoint "$T/evil.tar" -o "$T/evil-img.tar" --name x --container counter
+check_grep "and the entry is named" "\.\./escape" "$T/.out"
