@@ -124,11 +124,3 @@ void ctx_source(struct run_ctx *ctx, const char *name, const char *def, struct b
 	}
 	buf_adds(out, s);
 }
-
-int ctx_require_local(struct run_ctx *ctx, const char *kind)
-{
-	if (host_is_local(ctx->host))
-		return 0;
-	return np_error_set("%s: not supported on a remote host yet (run nodeprep on the node, "
-			    "or fetch/install the result there)", kind);
-}

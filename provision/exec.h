@@ -70,11 +70,6 @@ int ctx_apply_content(struct run_ctx *ctx, struct change *ch);
  * one (a plain path becomes an absolute file:// URL), else def. Appends to out.
  */
 void ctx_source(struct run_ctx *ctx, const char *name, const char *def, struct buf *out);
-/**
- * For kinds that work on this machine's file system (extract, build, git):
- * an error naming the kind when the target is a remote host.
- */
-int ctx_require_local(struct run_ctx *ctx, const char *kind);
 /** Fill ch->old from path (old_exists set); NP_ENOTFOUND is not an error. */
 int ctx_load_old(struct run_ctx *ctx, const char *path, struct change *ch);
 

@@ -5,18 +5,25 @@
  * a marker file inside it records which archive (sha256) and strip count
  * produced it, so a re-apply with the same archive is "ok" without
  * reading the tree, and a new archive replaces it.
+ *
+ * On a remote host the archive (put there by fetch) is copied here,
+ * unpacked and checked by the same code into a temp dir, and the clean
+ * tree is pushed to dest (tree_push.c): hostile entries never reach the node.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "exec.h"
 #include "extract.h"
+#include "fsutil.h"
 #include "host.h"
 #include "journal.h"
 #include "sha256.h"
 #include "step.h"
+#include "tree_push.h"
 #include "banned.h"
 
 #define MARKER ".nodeprep-extract"
@@ -42,6 +49,22 @@ static void extract__free(void *p)
 	free(ep);
 }
 
+/* The archive's sha256, read where it is: here, or on the remote host. */
+static int extract__hash(struct run_ctx *ctx, const char *src, struct buf *local, char h[SHA256_HEX_LEN + 1])
+{
+	struct buf data = BUF_INIT;
+	if (host_is_local(ctx->host)) {
+		host_map_path(local, ctx->host, src);
+		return sha256_hex_file(h, local->ptr);
+	}
+	buf_adds(local, src);
+	int r = host_read_file(ctx->host, src, &data);
+	if (!r)
+		sha256_hex_mem(h, data.ptr, data.len);
+	buf_release(&data);
+	return r;
+}
+
 static int extract_check(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
 {
 	const char *dest = args_str(a, "dest", NULL);
@@ -52,12 +75,8 @@ static int extract_check(struct run_ctx *ctx, const struct ynode *a, struct chan
 		abort();
 	ch->priv = p;
 	ch->priv_free = extract__free;
-	if (ctx_require_local(ctx, "extract"))
-		return NP_ERROR;
 	ch->path = dest;
-	/* the archive is read where it is, on the machine nodeprep runs on */
-	host_map_path(&p->src, ctx->host, args_str(a, "src", NULL));
-	int r = sha256_hex_file(h, p->src.ptr);
+	int r = extract__hash(ctx, args_str(a, "src", NULL), &p->src, h);
 	if (r == NP_ENOTFOUND && ctx->opts->mode != EXEC_APPLY) {
 		/* planning: an earlier fetch step has not put the archive there yet */
 		ch->needed = true;
@@ -83,6 +102,28 @@ out:
 	return r;
 }
 
+/* Remote: copy the archive here, unpack and check it, push the tree. */
+static int extract__remote(struct run_ctx *ctx, struct extract_plan *p, const char *dest,
+			   const struct extract_opts *o)
+{
+	struct buf tmp = BUF_INIT, arc = BUF_INIT, tree = BUF_INIT, marker = BUF_INIT;
+	buf_addf(&tmp, "%s/tmp/extract-%ld", ctx->opts->state_dir, (long)getpid());
+	buf_addf(&arc, "%s/archive", tmp.ptr);
+	buf_addf(&tree, "%s/tree", tmp.ptr);
+	buf_addf(&marker, "%s/" MARKER, tree.ptr);
+	fs_remove_tree(tmp.ptr);
+	int r = tree_pull_file(ctx->host, p->src.ptr, arc.ptr);
+	if (!r && !(r = extract_file(arc.ptr, tree.ptr, o)) &&
+	    !(r = fs_write_atomic(marker.ptr, p->marker.ptr, p->marker.len, 0644, -1, -1)))
+		r = tree_push(ctx->host, tree.ptr, dest, tmp.ptr);
+	fs_remove_tree(tmp.ptr);
+	buf_release(&tmp);
+	buf_release(&arc);
+	buf_release(&tree);
+	buf_release(&marker);
+	return r;
+}
+
 static int extract_apply(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
 {
 	struct extract_plan *p = ch->priv;
@@ -91,7 +132,9 @@ static int extract_apply(struct run_ctx *ctx, const struct ynode *a, struct chan
 				  args_bool(a, "allow_outside_symlinks", false) };
 	int r = journal_record_tree(ctx->journal, ctx->host, ch->path);
 	host_map_path(&dest, ctx->host, ch->path);
-	if (!r && !(r = extract_file(p->src.ptr, dest.ptr, &o))) {
+	if (!r && !host_is_local(ctx->host)) {
+		r = extract__remote(ctx, p, ch->path, &o);
+	} else if (!r && !(r = extract_file(p->src.ptr, dest.ptr, &o))) {
 		/* the marker goes last: a crash before it means "extract again" */
 		buf_addf(&marker, "%s/" MARKER, ch->path);
 		r = host_write_file(ctx->host, marker.ptr, p->marker.ptr, p->marker.len, 0644, -1, -1);

@@ -7,6 +7,7 @@
  * `commit` pins the result: after checkout HEAD must be exactly it.
  * ssh URLs authenticate with the ssh-agent or ~/.ssh keys (or `ssh_key`)
  * and check the server against known_hosts; https uses the system CAs.
+ * On a remote host the checkout is made on the control host and pushed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,12 @@
 #include "journal.h"
 #include "known_hosts.h"
 #include "log.h"
+#include "sha256.h"
 #include "step.h"
+#include "tree_push.h"
 #include "banned.h"
+
+#define GIT_MARKER ".nodeprep-git"
 
 static const struct arg_spec git_args[] = {
 	{ "repo", ARG_STR, true, NULL },
@@ -166,36 +171,73 @@ static int git__wanted(git_oid *out, git_repository *repo, const char *url, cons
 	return git__ls_remote(out, repo, url, ref, p);
 }
 
-static int gitstep_check(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
+/* Is the checkout at path (local) at the wanted commit? want_hex gets it when known. */
+static int git__check_at(struct run_ctx *ctx, const struct ynode *a, struct change *ch, const char *path,
+			 char want_hex[GIT_OID_HEXSZ + 1])
 {
-	struct buf dest = BUF_INIT, url = BUF_INIT;
+	struct buf url = BUF_INIT;
 	git_repository *repo = NULL;
 	git_oid head, want;
 	struct git_cb p = { a, NULL, 0 };
 	int r = 0;
-	if (ctx_require_local(ctx, "git"))
-		return NP_ERROR;
 	git_libgit2_init();
-	ch->path = args_str(a, "dest", NULL);
-	host_map_path(&dest, ctx->host, ch->path);
 	ctx_source(ctx, args_str(a, "name", NULL), args_str(a, "repo", NULL), &url);
 	p.url = url.ptr;
-	if (git_repository_open(&repo, dest.ptr)) {
+	if (git_repository_open(&repo, path)) {
 		ch->needed = true;
 		buf_addf(&ch->summary, "clone %s into %s", url.ptr, ch->path);
 		goto out;
 	}
 	if ((r = git__wanted(&want, repo, url.ptr, a, &p)))
 		goto out;
+	git_oid_tostr(want_hex, GIT_OID_HEXSZ + 1, &want);
 	ch->needed = git_reference_name_to_id(&head, repo, "HEAD") || !git_oid_equal(&head, &want);
 	if (ch->needed)
 		buf_addf(&ch->summary, "check out %s (%.12s) in %s", args_str(a, "ref", "commit"),
-			 git_oid_tostr_s(&want), ch->path);
+			 want_hex, ch->path);
 out:
 	git_repository_free(repo);
 	git_libgit2_shutdown();
-	buf_release(&dest);
 	buf_release(&url);
+	return r;
+}
+
+/* Remote hosts: the checkout is made here (air-gapped nodes work) in
+ * STATE/git/, and pushed whole (.git included: builds run git describe)
+ * with a marker naming its commit, which is what check compares. */
+static void git__local_copy(struct buf *out, struct run_ctx *ctx, const char *dest)
+{
+	char h[SHA256_HEX_LEN + 1];
+	sha256_hex_mem(h, dest, strlen(dest));
+	buf_addf(out, "%s/git/%.32s", ctx->opts->state_dir, h);
+}
+
+static int gitstep_check(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
+{
+	struct buf path = BUF_INIT, marker = BUF_INIT, have = BUF_INIT;
+	char want[GIT_OID_HEXSZ + 1] = "";
+	ch->path = args_str(a, "dest", NULL);
+	if (host_is_local(ctx->host)) {
+		host_map_path(&path, ctx->host, ch->path);
+		int r = git__check_at(ctx, a, ch, path.ptr, want);
+		buf_release(&path);
+		return r;
+	}
+	git__local_copy(&path, ctx, ch->path);
+	buf_addf(&marker, "%s/" GIT_MARKER, ch->path);
+	int r = host_read_file(ctx->host, marker.ptr, &have);
+	if (r == NP_ENOTFOUND)
+		r = 0;
+	if (!r)
+		r = git__check_at(ctx, a, ch, path.ptr, want);
+	buf_rtrim(&have);
+	if (!r && !ch->needed && strcmp(have.ptr, want)) {
+		ch->needed = true;
+		buf_addf(&ch->summary, "put %s (%.12s) on the host", ch->path, want);
+	}
+	buf_release(&path);
+	buf_release(&marker);
+	buf_release(&have);
 	return r;
 }
 
@@ -281,22 +323,21 @@ static int git__clone(git_repository **repo, const char *url, const char *tmp, s
 	return git_clone(repo, url, tmp, &o) ? git__fail(url) : 0;
 }
 
-static int gitstep_apply(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
+/* Clone or update the checkout at path (local) to the wanted commit. */
+static int git__apply_at(struct run_ctx *ctx, const struct ynode *a, const char *path,
+			 char want_hex[GIT_OID_HEXSZ + 1])
 {
-	struct buf dest = BUF_INIT, url = BUF_INIT, tmp = BUF_INIT;
+	struct buf url = BUF_INIT, tmp = BUF_INIT;
 	git_repository *repo = NULL;
 	git_oid want;
 	struct git_cb p = { a, NULL, 0 };
 	int r;
 	git_libgit2_init();
-	host_map_path(&dest, ctx->host, ch->path);
 	ctx_source(ctx, args_str(a, "name", NULL), args_str(a, "repo", NULL), &url);
 	p.url = url.ptr;
-	bool fresh = git_repository_open(&repo, dest.ptr) != 0;
-	if ((r = journal_record_tree(ctx->journal, ctx->host, ch->path)))
-		goto out;
+	bool fresh = git_repository_open(&repo, path) != 0;
 	if (fresh) {
-		buf_addf(&tmp, "%s.np-clone", dest.ptr);
+		buf_addf(&tmp, "%s.np-clone", path);
 		fs_remove_tree(tmp.ptr);
 		if ((r = fs_mkdir_p(tmp.ptr, 0755)) || (r = git__clone(&repo, url.ptr, tmp.ptr, &p)))
 			goto out;
@@ -305,17 +346,42 @@ static int gitstep_apply(struct run_ctx *ctx, const struct ynode *a, struct chan
 	}
 	if ((r = git__resolve(&want, repo, a)) || (r = git__checkout(repo, &want, a, &p)))
 		goto out;
-	if (fresh && rename(tmp.ptr, dest.ptr) < 0)
-		r = np_error_set("cannot move the clone into '%s'", dest.ptr);
-	if (!r)
-		log_info("%s: %s at %.12s", ctx->step_name, ch->path, git_oid_tostr_s(&want));
+	if (fresh && rename(tmp.ptr, path) < 0)
+		r = np_error_set("cannot move the clone into '%s'", path);
+	git_oid_tostr(want_hex, GIT_OID_HEXSZ + 1, &want);
 out:
 	git_repository_free(repo);
 	if (r && tmp.len)
 		fs_remove_tree(tmp.ptr);
 	git_libgit2_shutdown();
-	buf_release(&dest);
 	buf_release(&url);
+	buf_release(&tmp);
+	return r;
+}
+
+static int gitstep_apply(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
+{
+	struct buf path = BUF_INIT, marker = BUF_INIT, tmp = BUF_INIT;
+	char want[GIT_OID_HEXSZ + 1] = "", line[GIT_OID_HEXSZ + 2];
+	bool local = host_is_local(ctx->host);
+	int r = journal_record_tree(ctx->journal, ctx->host, ch->path);
+	if (local)
+		host_map_path(&path, ctx->host, ch->path);
+	else
+		git__local_copy(&path, ctx, ch->path);
+	if (!r)
+		r = git__apply_at(ctx, a, path.ptr, want);
+	if (!r && !local) {
+		buf_addf(&marker, "%s/" GIT_MARKER, path.ptr);
+		snprintf(line, sizeof(line), "%s\n", want);
+		buf_addf(&tmp, "%s/tmp", ctx->opts->state_dir);
+		if (!(r = fs_write_atomic(marker.ptr, line, strlen(line), 0644, -1, -1)))
+			r = tree_push(ctx->host, path.ptr, ch->path, tmp.ptr);
+	}
+	if (!r)
+		log_info("%s: %s at %.12s", ctx->step_name, ch->path, want);
+	buf_release(&path);
+	buf_release(&marker);
 	buf_release(&tmp);
 	return r;
 }

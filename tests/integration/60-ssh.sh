@@ -145,3 +145,53 @@ NODEPREP_SSH_PASSWORD=np-secret-pw-4711 $NP apply -v --host "root@127.0.0.1:$P1"
 check "the password never appears in output" bash -c "! grep -q np-secret-pw-4711 $T/secret.out"
 check "the private key never appears in output" bash -c "! grep -qF '$keyline' $T/secret.out"
 check "nor in the journal" bash -c "! grep -rq np-secret-pw-4711 $T/st1"
+
+# sources and builds on a remote host: the archive fetched to the node is
+# copied back, unpacked and checked here, and pushed as a tree; the git
+# checkout is made here (file:// on this side) and pushed with its .git; the
+# build runs on the node, fingerprinted by the node's find
+mkdir -p "$T/src5/pkg/sub" "$T/r5" "$T/l5"
+printf 'one\n' > "$T/src5/pkg/a.txt"; printf 'two\n' > "$T/src5/pkg/sub/b.txt"; ln -s a.txt "$T/src5/pkg/link"
+tar -C "$T/src5" -czf "$T/src5.tgz" pkg; ssum=$(sha256sum "$T/src5.tgz" | cut -d' ' -f1)
+git init -q -b main "$T/repo5" && printf 'gitfile\n' > "$T/repo5/g.txt" && git -C "$T/repo5" add g.txt && \
+    git -C "$T/repo5" -c user.name=t -c user.email=t@t commit -qm one && git -C "$T/repo5" tag v1
+cat > "$T/src.yaml" <<YAML
+recipe: src
+steps:
+  - fetch: { url: "file://$T/src5.tgz", sha256: $ssum, dest: /opt/src.tgz }
+  - extract: { src: /opt/src.tgz, dest: /opt/pkg, strip_components: 1 }
+  - git: { repo: "file://$T/repo5", ref: v1, dest: /opt/repo }
+  - build:
+      dir: /opt/pkg
+      commands: ["cat a.txt sub/b.txt ../repo/g.txt > all.txt", "git -C ../repo describe --tags > version.txt"]
+      inputs: [a.txt, sub, ../repo/g.txt]
+      outputs: [all.txt]
+YAML
+r5() { $NP apply --host "root@127.0.0.1:$P1" -i "$KEY" --known-hosts "$KH" --root "$T/r5" --state-dir "$T/st5" "$@"; }
+check "fetch, extract, git and build over SSH" r5 "$T/src.yaml"
+check_grep "all four changed" "0 ok, 4 changed, 0 failed" "$T/.out"
+check "the node's tree: extracted (symlink kept), checked out, built there" bash -c \
+    "[ \"\$(cat $T/r5/opt/pkg/all.txt)\" = \"\$(printf 'one\ntwo\ngitfile')\" ] && [ -L $T/r5/opt/pkg/link ] && [ \"\$(cat $T/r5/opt/pkg/version.txt)\" = v1 ]"
+$NP apply --root "$T/l5" --state-dir "$T/stl5" "$T/src.yaml" > /dev/null 2>&1
+check "the same files as a local apply" diff -r -x .git -x .nodeprep-git "$T/l5/opt" "$T/r5/opt"
+check "re-apply over SSH converges" r5 "$T/src.yaml"
+check_grep "remote sources: 0 changed, build skipped" "4 ok, 0 changed, 0 failed" "$T/.out"
+touch -d '2001-01-01' "$T/r5/opt/pkg/sub/b.txt"
+check "an input changed on the node: rebuilt" r5 "$T/src.yaml"
+check_grep "only the build ran" "3 ok, 1 changed, 0 failed" "$T/.out"
+git -C "$T/repo5" -c user.name=t -c user.email=t@t commit -qm two --allow-empty && git -C "$T/repo5" tag v2
+sed 's/ref: v1/ref: v2/' "$T/src.yaml" > "$T/src2.yaml"
+check "a new ref is pushed" r5 "$T/src2.yaml"
+check "the node's checkout is at the new commit" bash -c "[ \"\$(git -C $T/r5/opt/repo rev-parse HEAD)\" = \"\$(git -C $T/repo5 rev-parse v2)\" ]"
+python3 - "$T/evil5.tgz" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz") as t:
+    for n in ("pkg/ok.txt", "pkg/../../escape.txt"):
+        ti = tarfile.TarInfo(n); ti.size = 2; t.addfile(ti, io.BytesIO(b"x\n"))
+PY
+esum=$(sha256sum "$T/evil5.tgz" | cut -d' ' -f1)
+printf 'recipe: evil\nsteps:\n  - fetch: { url: "file://%s", sha256: %s, dest: /opt/evil.tgz }\n  - extract: { src: /opt/evil.tgz, dest: /opt/evil, strip_components: 1 }\n' \
+    "$T/evil5.tgz" "$esum" > "$T/evil5.yaml"
+check_exit "a hostile archive on the node is refused" 1 r5 "$T/evil5.yaml"
+check_grep "naming the entry" "\.\./\.\./escape\.txt|\.\." "$T/.out"
+check "nothing of it on the node" bash -c "[ ! -e $T/r5/opt/evil ] && [ ! -e $T/r5/escape.txt ] && [ ! -e $T/escape.txt ] && ! ls $T/r5/opt | grep -q np-push"

@@ -1,0 +1,19 @@
+/*
+ * tree_push.h: put a directory tree made on the control host (an extract
+ * checked by libarchive, a libgit2 checkout) on a remote host as dest.
+ * The tree travels as one tar over SFTP and is unpacked by the node's tar
+ * into a temp dir beside dest, which then replaces dest: a dropped
+ * connection leaves dest as it was.
+ */
+#ifndef NP_TREE_PUSH_H
+#define NP_TREE_PUSH_H
+
+#include "host.h"
+
+/** Replace dest on h by the contents of local_dir; tmp_dir holds the tar meanwhile. */
+int tree_push(struct host *h, const char *local_dir, const char *dest, const char *tmp_dir);
+
+/** Copy a file of h to a local path (atomically): an archive to check here. */
+int tree_pull_file(struct host *h, const char *path, const char *local_path);
+
+#endif
