@@ -10,7 +10,7 @@ pkgs=(build-essential pkg-config diffutils python3 ca-certificates
       libyaml-dev libcurl4-openssl-dev libgit2-dev libarchive-dev libssh2-1-dev
       libjansson-dev libssl-dev check
       runc containerd busybox-static iptables xz-utils procps util-linux
-      git openssl libxml2-utils chromium openssh-server openssh-client
+      git openssl libxml2-utils chromium openssh-server openssh-client sudo
       vagrant curl clang)
 
 missing=()

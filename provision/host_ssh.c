@@ -104,9 +104,14 @@ static int ssh__exec(struct host_ssh *x, const char *cmd, struct spawn *sp)
 		r = ssh__fail(x, "cannot start a command");
 		goto out;
 	}
-	if (sp->input && sp->input_len && libssh2_channel_write(ch, sp->input, sp->input_len) < 0) {
-		r = ssh__fail(x, "cannot send input");
-		goto out;
+	/* a blocking write still sends at most a window's worth: loop */
+	for (size_t off = 0; sp->input && off < sp->input_len;) {
+		ssize_t n = libssh2_channel_write(ch, sp->input + off, sp->input_len - off);
+		if (n < 0) {
+			r = ssh__fail(x, "cannot send input");
+			goto out;
+		}
+		off += (size_t)n;
 	}
 	libssh2_channel_send_eof(ch);
 	libssh2_session_set_blocking(x->s, 0);
@@ -187,7 +192,7 @@ static int ssh__run(struct host *h, struct spawn *sp)
 
 /* A plain command on the remote side for the file operations. */
 static int ssh__sh(struct host_ssh *x, const char *script, const char *input, size_t len,
-		   struct buf *out, int *status)
+		   struct buf *out, int *status, struct buf *err)
 {
 	struct spawn sp = SPAWN_INIT;
 	struct buf cmd = BUF_INIT;
@@ -202,8 +207,10 @@ static int ssh__sh(struct host_ssh *x, const char *script, const char *input, si
 		buf_add(out, sp.out.ptr, sp.out.len);
 	if (!r)
 		*status = sp.status;
-	if (!r && sp.status && sp.err.len)
-		log_debug("%s: %s", x->label, sp.err.ptr);
+	if (!r && sp.status && sp.err.len) {
+		buf_rtrim(&sp.err);
+		buf_add(err, sp.err.ptr, sp.err.len);
+	}
 	buf_release(&cmd);
 	spawn_release(&sp);
 	return r;
@@ -217,10 +224,12 @@ static int ssh__sh_path(struct host_ssh *x, const char *fmt, const char *path, c
 	buf_add_shquoted(&q1, path);
 	buf_add_shquoted(&q2, path2 ? path2 : "");
 	buf_addf(&script, fmt, q1.ptr, q2.ptr);
-	int r = ssh__sh(x, script.ptr, input, len, out, &status);
+	struct buf err = BUF_INIT;
+	int r = ssh__sh(x, script.ptr, input, len, out, &status, &err);
 	if (!r && status)
-		r = np_error_setc(status == 44 ? NP_ENOTFOUND : NP_ERROR, "%s: '%s' failed on %s (status %d)",
-				  x->label, script.ptr, path, status);
+		r = np_error_setc(status == 44 ? NP_ENOTFOUND : NP_ERROR, "%s: '%s' failed on %s (status %d)%s%.300s",
+				  x->label, script.ptr, path, status, err.len ? ": " : "", err.ptr);
+	buf_release(&err);
 	buf_release(&script);
 	buf_release(&q1);
 	buf_release(&q2);

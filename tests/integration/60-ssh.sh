@@ -195,3 +195,24 @@ printf 'recipe: evil\nsteps:\n  - fetch: { url: "file://%s", sha256: %s, dest: /
 check_exit "a hostile archive on the node is refused" 1 r5 "$T/evil5.yaml"
 check_grep "naming the entry" "\.\./\.\./escape\.txt|\.\." "$T/.out"
 check "nothing of it on the node" bash -c "[ ! -e $T/r5/opt/evil ] && [ ! -e $T/r5/escape.txt ] && [ ! -e $T/escape.txt ] && ! ls $T/r5/opt | grep -q np-push"
+
+# --become: a non-root user whose sudo (NOPASSWD) does the work, as on a
+# Vagrant box. The user and its sudoers entry are made here and removed on exit.
+BU=nptest$$
+useradd -M -d /tmp -s /bin/sh "$BU" && usermod -p '*' "$BU"   # '*': no password, not locked
+chmod 755 "$T" "$T/s1"   # sshd reads the authorized keys as the user
+trap 'kill $SSHD1 $SSHD2 $HTTPD 2>/dev/null; userdel "$BU" 2>/dev/null; rm -f /etc/sudoers.d/$BU; rm -rf "$T"' EXIT
+rm -rf "$T/r6" && cp -a tests/data/fixture-root "$T/r6"
+r6() { $NP apply --host "$BU@127.0.0.1:$P1" -i "$KEY" --known-hosts "$KH" --root "$T/r6" --state-dir "$T/st6" "$@"; }
+check_exit "become without sudo rights fails" 1 r6 --become $R
+check_grep "and says sudo refused" "sudo: a password is required" "$T/.out"
+check "and changed nothing" diff -r tests/data/fixture-root "$T/r6"
+echo "$BU ALL=(root) NOPASSWD: ALL" > "/etc/sudoers.d/$BU"; chmod 0440 "/etc/sudoers.d/$BU"
+check "become: apply as a sudo user" r6 --become $R
+check "become: the result equals a local apply" diff -r "$T/local" "$T/r6"
+check "become: files written as root, not as the login user" bash -c "[ -z \"\$(find $T/r6 -user $BU)\" ]"
+check "become: re-apply converges" r6 --become $R
+check_grep "become: 0 changed" ' 0 changed, 0 failed' "$T/.out"
+rm -rf "$T/r6" && cp -a tests/data/fixture-root "$T/r6"
+check_exit "without --become the same user cannot write there" 1 r6 $R
+check "and nothing was changed there" diff -r tests/data/fixture-root "$T/r6"
