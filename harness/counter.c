@@ -16,17 +16,23 @@
 
 #define BUSYBOX "/bin/busybox"
 
+/*
+ * The USR1 trap is how Kubernetes can kill the counter: a container's init
+ * ignores signals it has no handler for, SIGKILL included, when they come
+ * from inside its pid namespace, and an ephemeral container (the API's only
+ * way into a running pod) is inside it.
+ */
 void counter_script(struct buf *out, int interval_ms)
 {
 	buf_addf(out,
-		 "i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; "
+		 "trap 'exit 137' USR1; i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; "
 		 "mv /tmp/count.new " COUNTER_FILE "; echo $i; sleep %d.%03d; done",
 		 interval_ms / 1000, interval_ms % 1000);
 }
 
 static const char *const dirs[] = { "bin", "tmp", "proc", "dev", "sys", "etc", "run" };
 static const char *const applets[] = { "sh", "mv", "sleep", "echo", "cat", "rm", "touch", "ls",
-				       "test" };
+				       "test", "kill" };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 int counter_make_rootfs(const char *dir)

@@ -59,7 +59,8 @@ int k8s_request(const struct k8s_tls *t, const char *method, const char *url, co
 	}
 	h = curl_slist_append(h, "Accept: application/json");
 	if (body) {
-		h = curl_slist_append(h, "Content-Type: application/json");
+		h = curl_slist_append(h, strcmp(method, "PATCH") ? "Content-Type: application/json"
+						 : "Content-Type: application/strategic-merge-patch+json");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);

@@ -20,7 +20,7 @@
  * command (CRI-O and containerd >= 2.1 restore a container whose image is
  * a checkpoint), or (--restore-via env) it runs the counter image with
  * RESTORE_FROM=ARCHIVE for a restoring runtime selected by --runtime-class.
- * "kill" deletes the pod: the API has no SIGKILL.
+ * "kill" goes through an ephemeral container (see kubelet_kill).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +114,7 @@ static void pod_path(struct buf *out, struct backend *b, const struct container 
 struct pod_state {
 	char phase[32], host[64];
 	char reason[64], message[300];
+	long restarts;  /* the counter container's restartCount */
 };
 
 static void pod__waiting(struct pod_state *ps, json_t *status)
@@ -124,6 +125,7 @@ static void pod__waiting(struct pod_state *ps, json_t *status)
 		json_t *w = json_object_get(json_object_get(cs, "state"), "waiting");
 		const char *reason = json_string_value(json_object_get(w, "reason"));
 		const char *msg = json_string_value(json_object_get(w, "message"));
+		ps->restarts += (long)json_integer_value(json_object_get(cs, "restartCount"));
 		if (reason) {
 			snprintf(ps->reason, sizeof(ps->reason), "%s", reason);
 			snprintf(ps->message, sizeof(ps->message), "%s", msg ? msg : "");
@@ -195,7 +197,7 @@ static int kube__create_pod(struct backend *b, struct container *c, json_t *ctr)
 	long st;
 	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s, s:[o]}}", "apiVersion", "v1", "kind",
 				"Pod", "metadata", "name", c->id, "labels", "app", "crharness", "spec",
-				"restartPolicy", "Never", "containers", ctr);
+				"restartPolicy", "Always", "containers", ctr);
 	if (b->o->runtime_class)
 		json_object_set_new(json_object_get(pod, "spec"), "runtimeClassName",
 				    json_string(b->o->runtime_class));
@@ -558,9 +560,48 @@ static int kubelet_stop(struct backend *b, struct container *c)
 	return r;
 }
 
+/*
+ * Kill through the API: an ephemeral container in the counter's pid
+ * namespace sends its init the signal the counter traps (counter.c), and
+ * the kubelet restarts the container (restartPolicy Always). Done when
+ * restartCount went up and the pod runs again; a pod restored from a
+ * checkpoint image comes back restored from it once more.
+ */
 static int kubelet_kill(struct backend *b, struct container *c)
 {
-	return kubelet_stop(b, c);
+	struct buf p = BUF_INIT, resp = BUF_INIT, name = BUF_INIT;
+	struct pod_state ps;
+	long st, before;
+	int r = kube__pod(b, c, &ps);
+	before = ps.restarts;
+	buf_addf(&name, "crh-kill-%d", c->generation);
+	json_t *patch = json_pack("{s:{s:[{s:s, s:s, s:s, s:[s,s,s], s:s}]}}", "spec", "ephemeralContainers",
+				  "name", name.ptr, "image",
+				  b->o->image ? b->o->image : "docker.io/library/counter:latest",
+				  "imagePullPolicy", "IfNotPresent", "command", "/bin/kill", "-USR1", "1",
+				  "targetContainerName", CTR);
+	char *body = json_dumps(patch, JSON_COMPACT);
+	pod_path(&p, b, c, "/ephemeralcontainers");
+	if (!r && !(r = kube__api(b, "PATCH", p.ptr, body, &st, &resp)) && st != 200)
+		r = np_error_set("adding ephemeral container '%s' to pod '%s': HTTP %ld: %.300s", name.ptr, c->id,
+				 st, resp.ptr);
+	for (int i = 0; !r && i < 120; i++) {
+		if ((r = kube__pod(b, c, &ps)) || (ps.restarts > before && !strcmp(ps.phase, "Running")))
+			break;
+		if (pod__stuck(ps.reason))
+			r = np_error_set("pod '%s' did not come back after the kill: %s: %s", c->id, ps.reason,
+					 ps.message);
+		else
+			sleep_ms(500);
+	}
+	if (!r && ps.restarts <= before)
+		r = np_error_set("pod '%s': the container was not restarted within 60 s of the kill", c->id);
+	free(body);
+	json_decref(patch);
+	buf_release(&p);
+	buf_release(&resp);
+	buf_release(&name);
+	return r;
 }
 
 static int apiserver_open(struct backend **out, const struct harness_opts *o)

@@ -9,6 +9,9 @@ counter's output as it would be by now (one line per 100 ms).
   GET    /api/v1/namespaces/{ns}/pods/{pod}              -> status.phase Running, hostIP
   GET    /api/v1/namespaces/{ns}/pods/{pod}/log          -> "1\n2\n..." (tailLines honoured)
   DELETE /api/v1/namespaces/{ns}/pods/{pod}              -> 200
+  PATCH  /api/v1/namespaces/{ns}/pods/{pod}/ephemeralcontainers (--runc) -> its command runs in the
+         counter's pid namespace; a dead container of a restartPolicy Always pod is started again
+         (restored again when its image is a checkpoint) and restartCount goes up
   POST   /api/v1/namespaces/{ns}/pods/{pod}/checkpoint   -> a patched API server's pod checkpoint:
          body {leaveRunning, encrypt, encryptionSecret, timeout, container}; 400 on bad fields
   POST   /apis/{group}/{version}/namespaces/{ns}/{plural} -> a ContainerCheckpoint object;
@@ -44,6 +47,8 @@ crds = {}  # path -> (object, created)
 pods = set()
 live = {}  # "ns/pod" -> creation time
 waiting = {}  # "ns/pod" -> the waiting state of a container that could not start
+specs = {}  # "ns/pod" -> pod spec, for restarts
+restarts = {}  # "ns/pod" -> restartCount
 args = sys.argv[6:]
 for i, a in enumerate(args):
     if a == "--gate":
@@ -134,11 +139,8 @@ class H(http.server.BaseHTTPRequestHandler):
             with open(os.path.join(root, "last-pod.json"), "w") as f:
                 json.dump(body, f)
             if node:
-                try:
-                    self.run_pod(name, body["spec"])
-                except Exception as e:  # the kubelet's verdict shows in the pod's status
-                    reason = "ErrImageNeverPull" if "not present" in str(e) else "CreateContainerError"
-                    waiting[f"{ns}/{name}"] = {"reason": reason, "message": str(e)}
+                specs[f"{ns}/{name}"] = body["spec"]
+                self.start_pod(ns, name)
             live[f"{ns}/{name}"] = time.time()
             for c in body["spec"]["containers"]:
                 pods.add(f"{ns}/{name}/{c['name']}")
@@ -157,13 +159,29 @@ class H(http.server.BaseHTTPRequestHandler):
         if node and len(p) == 7 and p[6] == "log":
             with lock:
                 return self.send(200, f"{node.count(p[5])}\n")
+        if node and method == "PATCH" and len(p) == 7 and p[6] == "ephemeralcontainers":
+            return self.ephemeral(key, p[5])
         if node and len(p) == 6:
             status = {"phase": "Pending", "hostIP": "127.0.0.1"}
-            if key in waiting:
-                status["containerStatuses"] = [{"name": "counter", "state": {"waiting": waiting[key]}}]
-            else:
+            with lock:
+                up = key not in waiting and node.running(p[5])
+            if not up and key not in waiting and specs[key].get("restartPolicy") == "Always":
+                # the kubelet's sync loop: a dead container is started again
+                restarts[key] = restarts.get(key, 0) + 1
                 with lock:
-                    status["phase"] = "Running" if node.running(p[5]) else "Failed"
+                    node.delete(p[5])
+                self.start_pod(ns, p[5])
+                with lock:
+                    up = key not in waiting and node.running(p[5])
+            cs = {"name": "counter", "restartCount": restarts.get(key, 0), "state": {}}
+            if key in waiting:
+                cs["state"]["waiting"] = waiting[key]
+            elif up:
+                status["phase"] = "Running"
+                cs["state"]["running"] = {}
+            else:
+                status["phase"] = "Failed"
+            status["containerStatuses"] = [cs]
             return self.send(200, json.dumps({"metadata": {"name": p[5], "namespace": ns}, "status": status}),
                              "application/json")
         if len(p) == 7 and p[6] == "log":
@@ -173,6 +191,28 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(200, "\n".join(lines) + "\n")
         return self.send(200, json.dumps({"metadata": {"name": p[5], "namespace": ns},
                                           "status": {"phase": "Running", "hostIP": "127.0.0.1"}}), "application/json")
+
+    def start_pod(self, ns, name):
+        try:
+            self.run_pod(name, specs[f"{ns}/{name}"])
+        except Exception as e:  # the kubelet's verdict shows in the pod's status
+            reason = "ErrImageNeverPull" if "not present" in str(e) else "CreateContainerError"
+            waiting[f"{ns}/{name}"] = {"reason": reason, "message": str(e)}
+
+    def ephemeral(self, key, pod):
+        """An ephemeral container targeting the counter shares its pid
+        namespace: its command runs there (runc exec is exactly that)."""
+        if self.headers.get("Content-Type") != "application/strategic-merge-patch+json":
+            return self.send(415, json.dumps({"kind": "Status", "code": 415}), "application/json")
+        e = self.body()["spec"]["ephemeralContainers"][0]
+        with open(os.path.join(root, "last-ephemeral.json"), "w") as f:
+            json.dump({"pod": pod, **e}, f)
+        if e.get("targetContainerName") != "counter" or not e.get("command") or not e.get("name"):
+            return self.send(422, json.dumps({"kind": "Status", "code": 422, "message": "bad ephemeral container"}),
+                             "application/json")
+        with lock:
+            node.exec(pod, e["command"])
+        return self.send(200, json.dumps({"metadata": {"name": pod}, "spec": specs[key]}), "application/json")
 
     def run_pod(self, name, spec):
         """Start the counter, or restore it as CRI-O/containerd would: from a
@@ -212,6 +252,9 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self.api("DELETE")
+
+    def do_PATCH(self):
+        self.api("PATCH")
 
     def do_POST(self):
         u = urllib.parse.urlsplit(self.path)

@@ -45,6 +45,9 @@ class Node:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
+    def exec(self, pod, argv):
+        self._runc("exec", pod, *argv)
+
     def count(self, pod):
         return int(self._runc("exec", pod, "cat", "/tmp/count").strip() or 0)
 

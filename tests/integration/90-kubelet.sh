@@ -126,6 +126,11 @@ c = p["spec"]["containers"][0]
 assert p["spec"]["runtimeClassName"] == "runc-cr", p
 assert c["image"].startswith("localhost/crharness/") and c["imagePullPolicy"] == "Never" and "command" not in c, c
 PY
+check "kill: an ephemeral container in the restored pod's pid namespace signalled the counter" python3 - "$T/kubelet-node/last-ephemeral.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e["pod"].endswith("-r1") and e["targetContainerName"] == "counter" and e["command"] == ["/bin/kill", "-USR1", "1"], e
+PY
 check "restore via env: RESTORE_FROM names the archive" knode --work-dir "$T/w-re" --restore-via env \
     --report json:"$T/re.json" kubelet-restore
 check_exit "restore via image without --load-image fails, saying what is missing" 1 knode --work-dir "$T/w-rn" --report json:"$T/rn.json" kubelet-restore
