@@ -98,3 +98,13 @@ int counter_parse(long *out, const char *text)
 	*out = v;
 	return 0;
 }
+
+int counter_read_file(long *out, const char *path)
+{
+	struct buf text = BUF_INIT;
+	int r = fs_read_file(&text, path);
+	if (!r)
+		r = counter_parse(out, text.ptr);
+	buf_release(&text);
+	return r;
+}

@@ -23,5 +23,7 @@ struct tarw;
 int counter_write_layer(struct tarw *tw);
 /** Parse a counter file's content; NP_EINVALID when it is not a number. */
 int counter_parse(long *out, const char *text);
+/** Read and parse a counter file (the container's, or a frozen copy). */
+int counter_read_file(long *out, const char *path);
 
 #endif

@@ -207,17 +207,14 @@ static int ctrd__task(struct backend *b, struct container *c, long *pid, char st
 
 static int ctrd_read_counter(struct backend *b, struct container *c, long *out)
 {
-	struct buf path = BUF_INIT, text = BUF_INIT;
+	struct buf path = BUF_INIT;
 	(void)b;
 	if (c->running)
 		buf_addf(&path, "/proc/%ld/root" COUNTER_FILE, c->pid);
 	else
 		buf_addf(&path, "%s/frozen-count-%d", c->dir, c->generation);
-	int r = fs_read_file(&text, path.ptr);
-	if (!r)
-		r = counter_parse(out, text.ptr);
+	int r = counter_read_file(out, path.ptr);
 	buf_release(&path);
-	buf_release(&text);
 	return r;
 }
 

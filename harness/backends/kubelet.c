@@ -235,11 +235,9 @@ static int kubelet_read_counter(struct backend *b, struct container *c, long *ou
 	long st;
 	if (!c->running) {
 		/* the pod is gone after "checkpoint and stop": the value logged just before */
-		int r = fs_read_file(&resp, (buf_addf(&p, "%s/frozen-count-%d", c->dir, c->generation), p.ptr));
-		if (!r)
-			r = counter_parse(out, resp.ptr);
+		buf_addf(&p, "%s/frozen-count-%d", c->dir, c->generation);
+		int r = counter_read_file(out, p.ptr);
 		buf_release(&p);
-		buf_release(&resp);
 		return r;
 	}
 	pod_path(&p, b, c, "/log?container=" CTR "&tailLines=2");

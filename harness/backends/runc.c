@@ -141,14 +141,11 @@ static int runc__wait_counter(struct backend *b, struct container *c, long min, 
 
 static int runc_read_counter(struct backend *b, struct container *c, long *out)
 {
-	struct buf path = BUF_INIT, text = BUF_INIT;
+	struct buf path = BUF_INIT;
 	(void)b;
 	buf_addf(&path, "%s/rootfs" COUNTER_FILE, c->bundle);
-	int r = fs_read_file(&text, path.ptr);
-	if (!r)
-		r = counter_parse(out, text.ptr);
+	int r = counter_read_file(out, path.ptr);
 	buf_release(&path);
-	buf_release(&text);
 	return r;
 }
 
