@@ -52,11 +52,15 @@ check: all $(BUILD)/unit-tests
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
+ASAN_MAKE = $(MAKE) BUILD=build-asan BIN=build-asan/bin \
+	OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" EXTRA_LDFLAGS="-fsanitize=address,undefined"
 asan:
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/data/lsan.supp \
-	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		EXTRA_LDFLAGS="-fsanitize=address,undefined" check
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/data/lsan.supp $(ASAN_MAKE) check
+
+# Only the sanitizer build (tests/integration/95-sanitizers.sh runs part of the suite with it).
+asan-build:
+	$(ASAN_MAKE) all build-asan/unit-tests
 
 # libFuzzer targets (clang): the library built with fuzzer instrumentation
 # and ASan+UBSan into build-fuzz/, one binary per tests/fuzz/fuzz_*.c.
@@ -109,4 +113,4 @@ lint:
 clean:
 	rm -rf build build-asan build-fuzz bin
 
-.PHONY: all check unit asan fuzz fuzz-smoke run nightly bench install format lint clean
+.PHONY: all check unit asan asan-build fuzz fuzz-smoke run nightly bench install format lint clean
