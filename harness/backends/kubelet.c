@@ -37,6 +37,7 @@
 #include "fsutil.h"
 #include "inspect.h"
 #include "k8s_http.h"
+#include "k8s_json.h"
 #include "kubeconfig.h"
 #include "log.h"
 #include "spawn.h"
@@ -109,30 +110,6 @@ static void pod_path(struct buf *out, struct backend *b, const struct container 
 	buf_addf(out, "/api/v1/namespaces/%s/pods%s%s%s", b->kc.ns, c ? "/" : "", c ? c->id : "", sub);
 }
 
-/* What the API server says about the pod: phase, node, and why its
- * container waits when it cannot start (bad image, restore refused). */
-struct pod_state {
-	char phase[32], host[64];
-	char reason[64], message[300];
-	long restarts;  /* the counter container's restartCount */
-};
-
-static void pod__waiting(struct pod_state *ps, json_t *status)
-{
-	size_t i;
-	json_t *cs;
-	json_array_foreach(json_object_get(status, "containerStatuses"), i, cs) {
-		json_t *w = json_object_get(json_object_get(cs, "state"), "waiting");
-		const char *reason = json_string_value(json_object_get(w, "reason"));
-		const char *msg = json_string_value(json_object_get(w, "message"));
-		ps->restarts += (long)json_integer_value(json_object_get(cs, "restartCount"));
-		if (reason) {
-			snprintf(ps->reason, sizeof(ps->reason), "%s", reason);
-			snprintf(ps->message, sizeof(ps->message), "%s", msg ? msg : "");
-		}
-	}
-}
-
 static int kube__pod(struct backend *b, struct container *c, struct pod_state *ps)
 {
 	struct buf p = BUF_INIT, resp = BUF_INIT;
@@ -144,14 +121,8 @@ static int kube__pod(struct backend *b, struct container *c, struct pod_state *p
 		r = np_error_setc(NP_ENOTFOUND, "pod '%s' does not exist", c->id);
 	else if (!r && st != 200)
 		r = np_error_set("GET pod '%s': HTTP %ld: %.200s", c->id, st, resp.ptr);
-	if (!r) {
-		json_t *j = json_loads(resp.ptr, 0, NULL), *s = json_object_get(j, "status");
-		snprintf(ps->phase, sizeof(ps->phase), "%s",
-			 json_string_value(json_object_get(s, "phase")) ?: "Unknown");
-		snprintf(ps->host, sizeof(ps->host), "%s", json_string_value(json_object_get(s, "hostIP")) ?: "");
-		pod__waiting(ps, s);
-		json_decref(j);
-	}
+	if (!r)
+		k8s_json_pod_state(ps, resp.ptr);
 	buf_release(&p);
 	buf_release(&resp);
 	return r;
@@ -280,16 +251,6 @@ static int kubelet__error(long st, const char *body, const struct container *c)
 	return np_error_set("HTTP %ld from the kubelet: %.300s", st, body);
 }
 
-/* The first archive path of an {"items": [...]} answer. */
-static int items__path(struct buf *path, const char *resp)
-{
-	json_t *j = json_loads(resp, 0, NULL);
-	const char *p = json_string_value(json_array_get(json_object_get(j, "items"), 0));
-	int r = p ? (buf_adds(path, p), 0) : np_error_set("the answer names no archive: %.200s", resp);
-	json_decref(j);
-	return r;
-}
-
 static int via_kubelet(struct backend *b, struct container *c, struct buf *path)
 {
 	struct buf url = BUF_INIT, resp = BUF_INIT;
@@ -306,7 +267,7 @@ static int via_kubelet(struct backend *b, struct container *c, struct buf *path)
 		r = np_error_set("no kubelet client certificate/key at '%s' / '%s' (--kubelet-cert, --kubelet-key)",
 				 b->o->kubelet_cert, b->o->kubelet_key);
 	if (!r && !(r = k8s_request(&t, "POST", url.ptr, NULL, b->o->kubelet_timeout_s + 30, &st, &resp)))
-		r = st == 200 ? items__path(path, resp.ptr) : kubelet__error(st, resp.ptr, c);
+		r = st == 200 ? k8s_json_items_path(path, resp.ptr) : kubelet__error(st, resp.ptr, c);
 	buf_release(&url);
 	buf_release(&resp);
 	return r;
@@ -326,7 +287,7 @@ static int via_apiserver(struct backend *b, struct container *c, const struct ck
 	pod_path(&p, b, c, "/checkpoint");
 	int r = kube__api(b, "POST", p.ptr, text, &st, &resp);
 	if (!r && (st == 200 || st == 201))
-		r = items__path(path, resp.ptr);
+		r = k8s_json_items_path(path, resp.ptr);
 	else if (!r && st == 404 && strstr(resp.ptr, "404 page not found"))
 		r = np_error_set("404: this API server has no pod checkpoint endpoint (an unpatched API server?)");
 	else if (!r)
@@ -340,7 +301,7 @@ static int via_apiserver(struct backend *b, struct container *c, const struct ck
 
 static int via_crd(struct backend *b, struct container *c, struct buf *path)
 {
-	struct buf p = BUF_INIT, resp = BUF_INIT, name = BUF_INIT;
+	struct buf p = BUF_INIT, resp = BUF_INIT, name = BUF_INIT, msg = BUF_INIT;
 	long st;
 	const char *gv = b->o->crd_group_version, *kind = b->o->crd_kind, *plural = b->o->crd_plural;
 	buf_addf(&name, "%s-%d", c->id, c->generation);
@@ -356,16 +317,13 @@ static int via_crd(struct backend *b, struct container *c, struct buf *path)
 		buf_reset(&resp);
 		if ((r = kube__api(b, "GET", p.ptr, NULL, &st, &resp)))
 			break;
-		json_t *j = json_loads(resp.ptr, 0, NULL), *status = json_object_get(j, "status");
-		const char *phase = json_string_value(json_object_get(status, "phase"));
-		const char *msg = json_string_value(json_object_get(status, "message"));
-		const char *loc = json_string_value(json_object_get(status, "location"));
-		if (phase && !strcmp(phase, "Completed"))
-			r = loc ? (buf_adds(path, loc), 0) : np_error_set("%s completed without a status.location", kind);
-		else if (phase && !strcmp(phase, "Failed"))
-			r = np_error_set("%s '%s' failed: %s", kind, name.ptr, msg ? msg : "(no message)");
-		json_decref(j);
-		if (path->len || r)
+		buf_reset(&msg);
+		int done = k8s_json_crd_status(resp.ptr, path, &msg);
+		if (done == 1 && !path->len)
+			r = np_error_set("%s completed without a status.location", kind);
+		else if (done == -1)
+			r = np_error_set("%s '%s' failed: %s", kind, name.ptr, msg.ptr);
+		if (done || r)
 			break;
 		sleep_ms(500);
 	}
@@ -376,6 +334,7 @@ static int via_crd(struct backend *b, struct container *c, struct buf *path)
 	buf_release(&p);
 	buf_release(&resp);
 	buf_release(&name);
+	buf_release(&msg);
 	return r;
 }
 
