@@ -72,6 +72,19 @@ static int spawn__open_null(int flags)
 }
 
 /* Runs in the child: set up stdio and exec; never returns. */
+/* A child gets stdio only. An fd we inherited ourselves (a CI runner's, a
+ * shell's) would otherwise reach, say, the process CRIU is asked to dump,
+ * and CRIU refuses files opened in a mount namespace it cannot see.
+ * Marked close-on-exec, not closed: the exec-failure report pipe must live
+ * until execvp returns. */
+static void child__cloexec_rest(void)
+{
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	for (int fd = 3; fd < 4096; fd++) /* kernels before 5.11 */
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 static void spawn__child(struct spawn *sp, int in_fd, int out_fd, int err_fd,
 			 int report_fd, char **envp)
 {
@@ -85,6 +98,7 @@ static void spawn__child(struct spawn *sp, int in_fd, int out_fd, int err_fd,
 	child__dup(sp->merge_err ? 1 : err_fd, 2);
 	if (sp->merge_err && out_fd >= 0)
 		dup2(1, 2);
+	child__cloexec_rest();
 	if (sp->cwd && chdir(sp->cwd) < 0) {
 		int e = errno;
 		if (write(report_fd, &e, sizeof(e)) < 0)

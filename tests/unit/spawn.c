@@ -1,5 +1,8 @@
 /* Unit tests for common/spawn.c with real processes. */
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "spawn.h"
@@ -56,6 +59,24 @@ START_TEST(test_spawn__stdin_env_cwd)
 }
 END_TEST
 
+START_TEST(test_spawn__stdio_only)
+{
+	/* an fd we inherited without close-on-exec never reaches the child */
+	int fd = open("/dev/null", O_RDONLY);
+	char path[64];
+	ck_assert_int_ge(fd, 3);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	const char *argv[] = { "readlink", path, NULL };
+	struct spawn sp = SPAWN_INIT;
+	sp.argv = argv;
+	ck_assert_int_eq(spawn_run(&sp), 0);
+	ck_assert_int_ne(sp.status, 0);
+	ck_assert_str_eq(sp.out.ptr, "");
+	spawn_release(&sp);
+	close(fd);
+}
+END_TEST
+
 Suite *suite_spawn(void)
 {
 	Suite *s = suite_create("spawn");
@@ -64,6 +85,7 @@ Suite *suite_spawn(void)
 	tcase_add_test(tc, test_spawn__not_found);
 	tcase_add_test(tc, test_spawn__timeout_kills_group);
 	tcase_add_test(tc, test_spawn__stdin_env_cwd);
+	tcase_add_test(tc, test_spawn__stdio_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
