@@ -21,6 +21,7 @@ struct ynode {
 	enum ynode_type type;
 	char *value;         /* scalars: the text; NULL otherwise */
 	bool quoted;         /* scalar was single- or double-quoted (never a bool/number) */
+	bool rendered;       /* scalar is the output of a template substitution */
 	bool flow;           /* [..] or {..} style collection */
 	struct ymark start, end;
 	size_t n;            /* children: SEQ items, or MAP key/value pairs */

@@ -44,13 +44,24 @@ static int arg__check_scalar_list(const char *file, const char *kind, const stru
 	return 0;
 }
 
+/* A typed field given as a template ("{{ enable }}") is typed by the text it
+ * rendered to, as if the user had written that text unquoted. */
+static void arg__typed(const struct ynode *v, struct ynode *tmp)
+{
+	*tmp = *v;
+	if (v->rendered)
+		tmp->quoted = false;
+}
+
 static int arg__check_one(const char *file, const char *kind, const struct arg_spec *s,
 			  const struct ynode *v)
 {
 	bool b;
 	long l;
+	struct ynode t;
 	if (arg__templated(v) && s->type != ARG_LIST && s->type != ARG_MAP)
 		return 0;
+	arg__typed(v, &t);
 	switch (s->type) {
 	case ARG_STR:
 		if (v->type != YNODE_SCALAR)
@@ -61,11 +72,11 @@ static int arg__check_one(const char *file, const char *kind, const struct arg_s
 					   s->name, s->choices, v->value);
 		return 0;
 	case ARG_BOOL:
-		if (ynode_bool(&b, v))
+		if (ynode_bool(&b, &t))
 			return ynode_error(file, v, "%s: '%s' must be true or false", kind, s->name);
 		return 0;
 	case ARG_INT:
-		if (ynode_long(&l, v))
+		if (ynode_long(&l, &t))
 			return ynode_error(file, v, "%s: '%s' must be an integer", kind, s->name);
 		return 0;
 	case ARG_MODE:
@@ -123,13 +134,12 @@ const char *args_str(const struct ynode *args, const char *name, const char *def
 bool args_bool(const struct ynode *args, const char *name, bool def)
 {
 	const struct ynode *v = ynode_get(args, name);
+	struct ynode t;
 	bool b;
 	if (!v)
 		return def;
-	if (!ynode_bool(&b, v))
-		return b;
-	/* rendered templates lose "plain" status; accept their text too */
-	return !strcmp(v->value ? v->value : "", "true");
+	arg__typed(v, &t);
+	return ynode_bool(&b, &t) ? def : b;
 }
 
 long args_int(const struct ynode *args, const char *name, long def)

@@ -145,7 +145,8 @@ int template_render_node(struct ynode **out, const struct scope *sc, const char 
 		n->value = buf_detach(&b, NULL);
 		/* a rendered template is text the user wrote in quotes or not;
 		 * keep "plain" only when nothing was substituted */
-		n->quoted = in->quoted || strstr(in->value, "{{");
+		n->rendered = strstr(in->value, "{{") != NULL;
+		n->quoted = in->quoted || n->rendered;
 		goto out;
 	}
 	n->items = calloc(in->n ? in->n : 1, sizeof(*n->items));

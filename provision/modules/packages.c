@@ -5,6 +5,7 @@
  * touches apt's lists. Under --root the database of the root is read
  * (dpkg --admindir); installing into a root needs a chroot, which is out of
  * scope, so missing packages there are a failure with that reason.
+ * Queries and installs run on the target host (over SSH for a remote one).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static int pkg__installed_apt(struct run_ctx *ctx, const char **names, struct bu
 	struct spawn sp = SPAWN_INIT;
 	sp.argv = argv;
 	sp.timeout_ms = 60000;
-	int r = spawn_run(&sp);
+	int r = ctx_run(ctx, &sp);
 	for (char *l = sp.out.ptr; !r && l && *l;) {
 		char *nl = strchr(l, '\n');
 		if (nl)
@@ -87,9 +88,8 @@ static int pkg__installed_rpm(struct run_ctx *ctx, const char *name, bool *yes)
 {
 	const char *argv[] = { "rpm", "-q", name, NULL };
 	struct spawn sp = SPAWN_INIT;
-	(void)ctx;
 	sp.argv = argv;
-	int r = spawn_run(&sp);
+	int r = ctx_run(ctx, &sp);
 	*yes = !r && sp.status == 0;
 	spawn_release(&sp);
 	return r;

@@ -5,6 +5,7 @@
  * image root, not a running system) only `enabled` is converged, with
  * `systemctl --root`; start/stop are reported as skipped. Without systemd
  * the step fails clearly, unless the recipe says `if_missing: skip`.
+ * systemctl runs on the target host (over SSH for a remote one).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ static int systemctl(struct run_ctx *ctx, const char *verb, const char *unit, in
 	sp.argv = argv;
 	sp.timeout_ms = 90000;
 	sp.merge_err = true;
-	int r = spawn_run(&sp);
+	int r = ctx_run(ctx, &sp);
 	*status = sp.status;
 	if (!r && strcmp(verb, "is-active") && strcmp(verb, "is-enabled") && sp.status)
 		r = np_error_set("systemctl %s %s failed (status %d): %s", verb, unit, sp.status,
@@ -51,6 +52,22 @@ static int systemctl(struct run_ctx *ctx, const char *verb, const char *unit, in
 	spawn_release(&sp);
 	buf_release(&root);
 	return r;
+}
+
+/* "enable, start containerd" and, under --root, why start/stop did not count. */
+static void service__summary(struct buf *out, int fix, const char *name, bool root_skip)
+{
+	static const char *const verbs[] = { "start", "stop", "restart", "enable", "disable" }; /* enum svc_fix bit order */
+	const char *sep = "";
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (fix & (1 << i)) {
+			buf_addf(out, "%s%s", sep, verbs[i]);
+			sep = ", ";
+		}
+	if (fix)
+		buf_addf(out, " %s", name);
+	if (root_skip)
+		buf_addf(out, "%sstart/stop skipped: --root is not a running system", fix ? "; " : "");
 }
 
 static int service_check(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
@@ -77,12 +94,10 @@ static int service_check(struct run_ctx *ctx, const struct ynode *a, struct chan
 		else if (!want && st == 0)
 			fix |= SVC_DISABLE;
 	}
-	if (state && !live) {
-		buf_adds(&ch->summary, "start/stop skipped: --root is not a running system");
-		ch->skipped = !fix;
-	} else if (state && !strcmp(state, "restarted")) {
+	bool root_skip = state && !live;
+	if (state && live && !strcmp(state, "restarted")) {
 		fix |= SVC_RESTART;
-	} else if (state) {
+	} else if (state && live) {
 		if ((r = systemctl(ctx, "is-active", name, &st)))
 			return r;
 		if (!strcmp(state, "started") && st != 0)
@@ -91,11 +106,9 @@ static int service_check(struct run_ctx *ctx, const struct ynode *a, struct chan
 			fix |= SVC_STOP;
 	}
 	ch->needed = fix != 0;
+	ch->skipped = root_skip && !fix;
 	ch->priv = (void *)(long)fix;
-	if (fix)
-		buf_addf(&ch->summary, "%s%s%s%s%s %s", fix & SVC_ENABLE ? "enable " : "",
-			 fix & SVC_DISABLE ? "disable " : "", fix & SVC_START ? "start" : "",
-			 fix & SVC_STOP ? "stop" : "", fix & SVC_RESTART ? "restart" : "", name);
+	service__summary(&ch->summary, fix, name, root_skip);
 	return 0;
 }
 

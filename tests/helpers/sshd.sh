@@ -2,6 +2,8 @@
 # its own host key, config and authorized key under DIR, as root, on a free
 # port. Sets SSHD_PORT, SSHD_PID, SSH_KEY (client private key) and
 # KNOWN_HOSTS (a known_hosts file with the server's key). stop_sshd ends it.
+# SSHD_WRAP, when set, is a command prefix sshd is started through (e.g.
+# unshare, to give the "node" its own mount namespace).
 start_sshd() {
     local d=$1
     mkdir -p "$d" /run/sshd
@@ -21,7 +23,7 @@ StrictModes no
 UsePAM no
 Subsystem sftp internal-sftp
 CFG
-    /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"
+    ${SSHD_WRAP:-} /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"
     for _ in $(seq 50); do [ -s "$d/sshd.pid" ] && break; sleep 0.1; done
     SSHD_PID=$(cat "$d/sshd.pid")
     SSH_KEY=$d/client_key

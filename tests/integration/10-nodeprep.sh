@@ -126,3 +126,62 @@ check "notify: the handler ran again after the change" test "$(wc -l < "$R2/hand
 check_exit "undefined env var is an error" 2 env -u NP_TEST_WHO $NP validate "$T/lang.yaml"
 check_grep "undefined variable is located" "lang.yaml:7:[0-9]+: error: .*NP_TEST_WHO" "$T/.out"
 check "facts --json is JSON with arch and init" bash -c "$NP facts --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"arch\"] in (\"amd64\",\"arm64\") and \"init\" in d'"
+
+# service and packages. Under --root, systemctl --root converges a unit's
+# enablement in the image root (start/stop are skipped: not a running
+# system) and packages read the root's dpkg database.
+R6=$T/svc S6=$T/svc-state
+mkdir -p "$R6/var/lib/dpkg" "$R6/usr/bin" && : > "$R6/usr/bin/apt-get"   # a Debian root
+printf 'Package: np-demo\nStatus: install ok installed\nMaintainer: t <t@t>\nVersion: 1\nArchitecture: all\nDescription: x\n\n' > "$R6/var/lib/dpkg/status"
+cat > "$T/svc.yaml" <<'YAML'
+recipe: svc
+vars: { enable: true }
+steps:
+  - file: { path: /etc/systemd/system/np-demo.service, content: "[Unit]\nDescription=demo\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n" }
+  - service: { name: np-demo.service, enabled: "{{ enable }}", state: started }
+  - packages: { names: [np-demo] }
+YAML
+WANTS=$R6/etc/systemd/system/multi-user.target.wants/np-demo.service
+check "service under --root: plan" $NP plan --root "$R6" --state-dir "$S6" "$T/svc.yaml"
+check_grep "plan says it would enable the unit" "enable np-demo.service" "$T/.out"
+check "service under --root: apply" $NP apply --root "$R6" --state-dir "$S6" "$T/svc.yaml"
+check_grep "start under --root is skipped, with the reason" "not a running system" "$T/.out"
+check "systemctl --root made the wants link" test -L "$WANTS"
+check "service under --root: re-apply" $NP apply --root "$R6" --state-dir "$S6" "$T/svc.yaml"
+check_grep "service and packages converge: 0 changed (start: skipped)" "2 ok, 0 changed, 0 failed, 1 skipped" "$T/.out"
+check "enabled: false disables" $NP apply --root "$R6" --state-dir "$S6" -e enable=false "$T/svc.yaml"
+check "the wants link is gone" test ! -e "$WANTS"
+printf 'recipe: pk\nsteps:\n  - packages: { names: [np-demo, np-missing] }\n' > "$T/pk.yaml"
+check "packages: plan names the missing package" $NP plan --root "$R6" --state-dir "$S6" "$T/pk.yaml"
+check_grep "only np-missing would be installed" "\(install np-missing\)" "$T/.out"
+check_exit "packages: installing into --root is refused" 1 $NP apply --root "$R6" --state-dir "$S6" "$T/pk.yaml"
+check_grep "and says why" "cannot install packages inside --root.*needs a chroot" "$T/.out"
+
+# live: a real service where systemd runs; else the clear refusal and the
+# recipe's if_missing: skip. Packages through this host's dpkg and apt.
+if [ "$($NP facts --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["init"])')" = systemd ]; then
+    printf '[Service]\nExecStart=/bin/sleep 1000\n' > /run/systemd/system/np-test-$$.service
+    systemctl daemon-reload
+    printf 'recipe: live\nvars: { st: started }\nsteps:\n  - service: { name: np-test-%s.service, state: "{{ st }}" }\n' $$ > "$T/live.yaml"
+    check "live service: start" $NP apply --state-dir "$T/live-st" "$T/live.yaml"
+    check "systemd runs it" systemctl is-active -q np-test-$$.service
+    check "live service: converged" $NP apply --state-dir "$T/live-st" "$T/live.yaml"
+    check_grep "live service: 0 changed" "1 ok, 0 changed" "$T/.out"
+    check "live service: stop" $NP apply --state-dir "$T/live-st" -e st=stopped "$T/live.yaml"
+    check "systemd stopped it" bash -c "! systemctl is-active -q np-test-$$.service"
+    rm -f /run/systemd/system/np-test-$$.service; systemctl daemon-reload
+else
+    printf 'recipe: live\nsteps:\n  - service: { name: containerd, state: started }\n' > "$T/live.yaml"
+    check_exit "no systemd: a service step fails (exit 1)" 1 $NP apply --state-dir "$T/live-st" "$T/live.yaml"
+    check_grep "and says so, with the way out" "no systemd on this host.*if_missing: skip" "$T/.out"
+    printf 'recipe: live\nsteps:\n  - service: { name: containerd, state: started, if_missing: skip }\n' > "$T/live.yaml"
+    check "no systemd, if_missing: skip" $NP apply --state-dir "$T/live-st" "$T/live.yaml"
+    check_grep "the step is skipped" "0 failed, 1 skipped" "$T/.out"
+fi
+printf 'recipe: pk\nvars: { st: present }\nsteps:\n  - packages: { names: [coreutils] }\n  - packages: { names: [hello], state: "{{ st }}" }\n' > "$T/pk.yaml"
+if dpkg -s hello > /dev/null 2>&1; then first=absent second=present; else first=present second=absent; fi
+check "packages: $first hello, live (apt-get)" $NP apply --state-dir "$T/pk-st" -e st=$first "$T/pk.yaml"
+check "dpkg agrees" bash -c "dpkg -s hello 2>/dev/null | grep -q 'Status: install ok installed'; [ \$? = $([ $first = present ] && echo 0 || echo 1) ]"
+check "packages: converged" $NP apply --state-dir "$T/pk-st" -e st=$first "$T/pk.yaml"
+check_grep "packages: 0 changed" "2 ok, 0 changed" "$T/.out"
+check "packages: back to $second" $NP apply --state-dir "$T/pk-st" -e st=$second "$T/pk.yaml"

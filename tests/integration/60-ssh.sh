@@ -196,12 +196,37 @@ check_exit "a hostile archive on the node is refused" 1 r5 "$T/evil5.yaml"
 check_grep "naming the entry" "\.\./\.\./escape\.txt|\.\." "$T/.out"
 check "nothing of it on the node" bash -c "[ ! -e $T/r5/opt/evil ] && [ ! -e $T/r5/escape.txt ] && [ ! -e $T/escape.txt ] && ! ls $T/r5/opt | grep -q np-push"
 
+# service and packages run on the node, not here: this sshd lives in its own
+# mount namespace with a tmpfs over $T/ns, so only the "node" sees that root
+# (a Debian root whose dpkg database lists np-demo)
+mkdir -p "$T/ns" "$T/ns-seed/var/lib/dpkg" "$T/ns-seed/usr/bin" && : > "$T/ns-seed/usr/bin/apt-get"
+printf 'Package: np-demo\nStatus: install ok installed\nMaintainer: t <t@t>\nVersion: 1\nArchitecture: all\nDescription: x\n\n' > "$T/ns-seed/var/lib/dpkg/status"
+printf '#!/bin/sh\nmount -t tmpfs np-node "$NS" && cp -a "$NS_SEED"/. "$NS"/ && exec "$@"\n' > "$T/nswrap" && chmod +x "$T/nswrap"
+SSHD_WRAP="env NS=$T/ns NS_SEED=$T/ns-seed unshare -m --propagation private $T/nswrap" start_sshd "$T/s3"; SSHD3=$SSHD_PID
+trap 'kill $SSHD1 $SSHD2 $SSHD3 $HTTPD 2>/dev/null; rm -rf "$T"' EXIT
+cp "$T/s1/client_key.pub" "$T/s3/authorized_keys"
+cat > "$T/svc.yaml" <<'YAML'
+recipe: svc
+steps:
+  - file: { path: /etc/systemd/system/np-demo.service, content: "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n" }
+  - service: { name: np-demo.service, enabled: true }
+  - packages: { names: [np-demo] }
+YAML
+r7() { $NP apply --host "root@127.0.0.1:$SSHD_PORT" -i "$KEY" --known-hosts "$KNOWN_HOSTS" --root "$T/ns" --state-dir "$T/st7" "$@"; }
+check "service and packages over SSH" r7 "$T/svc.yaml"
+check_grep "the unit enabled, the package found in the node's database" "1 ok, 2 changed, 0 failed" "$T/.out"
+check "systemctl ran on the node: the wants link is in its root" \
+    nsenter -t "$SSHD3" -m test -L "$T/ns/etc/systemd/system/multi-user.target.wants/np-demo.service"
+check "and nothing of it here" bash -c "[ -z \"\$(ls -A $T/ns)\" ]"
+check "service and packages over SSH converge" r7 "$T/svc.yaml"
+check_grep "over SSH: 0 changed" "3 ok, 0 changed, 0 failed" "$T/.out"
+
 # --become: a non-root user whose sudo (NOPASSWD) does the work, as on a
 # Vagrant box. The user and its sudoers entry are made here and removed on exit.
 BU=nptest$$
 useradd -M -d /tmp -s /bin/sh "$BU" && usermod -p '*' "$BU"   # '*': no password, not locked
 chmod 755 "$T" "$T/s1"   # sshd reads the authorized keys as the user
-trap 'kill $SSHD1 $SSHD2 $HTTPD 2>/dev/null; userdel "$BU" 2>/dev/null; rm -f /etc/sudoers.d/$BU; rm -rf "$T"' EXIT
+trap 'kill $SSHD1 $SSHD2 $SSHD3 $HTTPD 2>/dev/null; userdel "$BU" 2>/dev/null; rm -f /etc/sudoers.d/$BU; rm -rf "$T"' EXIT
 rm -rf "$T/r6" && cp -a tests/data/fixture-root "$T/r6"
 r6() { $NP apply --host "$BU@127.0.0.1:$P1" -i "$KEY" --known-hosts "$KH" --root "$T/r6" --state-dir "$T/st6" "$@"; }
 check_exit "become without sudo rights fails" 1 r6 --become $R
