@@ -3,7 +3,8 @@
 # port. Sets SSHD_PORT, SSHD_PID, SSH_KEY (client private key) and
 # KNOWN_HOSTS (a known_hosts file with the server's key). stop_sshd ends it.
 # SSHD_WRAP, when set, is a command prefix sshd is started through (e.g.
-# unshare, to give the "node" its own mount namespace).
+# unshare, to give the "node" its own mount namespace). SSHD_PASSWORD_AUTH=yes
+# turns password authentication on.
 start_sshd() {
     local d=$1
     mkdir -p "$d" /run/sshd
@@ -18,7 +19,7 @@ HostKey $d/host_key
 AuthorizedKeysFile $d/authorized_keys
 PidFile $d/sshd.pid
 PermitRootLogin prohibit-password
-PasswordAuthentication no
+PasswordAuthentication ${SSHD_PASSWORD_AUTH:-no}
 StrictModes no
 UsePAM no
 Subsystem sftp internal-sftp

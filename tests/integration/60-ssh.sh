@@ -241,3 +241,26 @@ check_grep "become: 0 changed" ' 0 changed, 0 failed' "$T/.out"
 rm -rf "$T/r6" && cp -a tests/data/fixture-root "$T/r6"
 check_exit "without --become the same user cannot write there" 1 r6 $R
 check "and nothing was changed there" diff -r tests/data/fixture-root "$T/r6"
+
+# the other ways in: a key held by ssh-agent (no -i), and a password from
+# NODEPREP_SSH_PASSWORD against a server that allows passwords
+AGENT=$(ssh-agent -a "$T/agent.sock" -s | sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p')
+SSH_AUTH_SOCK=$T/agent.sock ssh-add -q "$KEY" 2> /dev/null
+rm -rf "$T/r8" && cp -a tests/data/fixture-root "$T/r8"
+r8() { $NP apply --host "root@127.0.0.1:$P1" --known-hosts "$KH" --root "$T/r8" --state-dir "$T/st8" $R; }
+export NP T P1 KH R; export -f r8
+check "ssh-agent: apply with the agent's key, no -i" env SSH_AUTH_SOCK="$T/agent.sock" bash -c r8
+check "ssh-agent: the result equals a local apply" diff -r "$T/local" "$T/r8"
+check_exit "no key, no agent, no password: refused (exit 1)" 1 env -u SSH_AUTH_SOCK bash -c r8
+check_grep "and says how to give a password" "authentication failed.*NODEPREP_SSH_PASSWORD" "$T/.out"
+kill "$AGENT"
+echo "$BU:np-pw-$$" | chpasswd
+SSHD_PASSWORD_AUTH=yes start_sshd "$T/s4"; SSHD4=$SSHD_PID
+trap 'kill $SSHD1 $SSHD2 $SSHD3 $SSHD4 $AGENT $HTTPD 2>/dev/null; userdel "$BU" 2>/dev/null; rm -f /etc/sudoers.d/$BU; rm -rf "$T"' EXIT
+r9() { env -u SSH_AUTH_SOCK $NP plan --host "$BU@127.0.0.1:$SSHD_PORT" --known-hosts "$KNOWN_HOSTS" --root "$T/r8" --state-dir "$T/st9" $R; }
+export BU SSHD_PORT KNOWN_HOSTS; export -f r9
+check "password auth from NODEPREP_SSH_PASSWORD" env NODEPREP_SSH_PASSWORD="np-pw-$$" bash -c r9
+check_grep "password auth: the plan ran there" " 0 to change, 0 failed" "$T/.out"
+check_exit "a wrong password is refused (exit 1)" 1 env NODEPREP_SSH_PASSWORD=wrong bash -c r9
+check_grep "and says the password was refused" "password refused" "$T/.out"
+check "neither password appears in the output" bash -c "! grep -q np-pw-$$ $T/.out"
