@@ -6,6 +6,7 @@
 #include "extract.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,11 +181,17 @@ static int extract__all(struct archive *a, const char *tmp, const struct extract
 	return r;
 }
 
-/* Swap the finished temp dir into place; an old dest goes aside first. */
+/* Swap the finished temp dir into place. An existing dest is exchanged with
+ * it in one step (no moment without a dest), then removed; where the file
+ * system cannot exchange, the old dest goes aside first. */
 static int extract__commit(const char *tmp, const char *dest)
 {
 	struct buf old = BUF_INIT;
 	int r = 0;
+	if (fs_exists(dest) && renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_EXCHANGE) == 0) {
+		fs_remove_tree(tmp);
+		return 0;
+	}
 	if (fs_exists(dest)) {
 		buf_addf(&old, "%s.np-old", dest);
 		fs_remove_tree(old.ptr);
@@ -209,7 +216,8 @@ out:
 static int extract__run(const char *src, const void *data, size_t len, const char *dest,
 			const struct extract_opts *o)
 {
-	static const struct extract_opts none = { 0, 0, false };
+	static const struct extract_opts none = { 0, 0, false, NULL, NULL };
+	struct buf mpath = BUF_INIT;
 	struct buf tmp = BUF_INIT, dir = BUF_INIT;
 	struct archive *a = extract_reader_open(src, data, len);
 	int r;
@@ -224,6 +232,10 @@ static int extract__run(const char *src, const void *data, size_t len, const cha
 		goto out;
 	}
 	r = extract__all(a, tmp.ptr, o ? o : &none);
+	if (!r && o && o->marker_name) {
+		buf_addf(&mpath, "%s/%s", tmp.ptr, o->marker_name);
+		r = fs_write_atomic(mpath.ptr, o->marker_data, strlen(o->marker_data), 0644, -1, -1);
+	}
 	if (!r)
 		r = extract__commit(tmp.ptr, dest);
 	if (r)
@@ -232,6 +244,7 @@ out:
 	archive_read_free(a);
 	buf_release(&tmp);
 	buf_release(&dir);
+	buf_release(&mpath);
 	return r;
 }
 

@@ -24,6 +24,9 @@ struct extract_opts {
 	 * symlink stays refused, so nothing can land outside dest either way.
 	 */
 	bool allow_outside_symlinks;
+	/* a file written into the tree before it is renamed into place, so the
+	 * tree and the record of what it holds appear together (or not at all) */
+	const char *marker_name, *marker_data;
 };
 
 /** Unpack the archive file at src into dest (replacing dest if it exists). */

@@ -105,10 +105,14 @@ out:
 int tree_push(struct host *h, const char *local_dir, const char *dest, const char *tmp_dir)
 {
 	struct buf tar = BUF_INIT, rtar = BUF_INIT, mtar = BUF_INIT, mdest = BUF_INIT;
+	/* the old tree goes aside by rename and is removed after the new one is
+	 * in place: dest is missing only between two renames, never during a
+	 * long rm -rf (GNU mv on Debian 12 cannot exchange) */
 	static const char script[] =
 		"set -e; t=\"$2.np-push\"; rm -rf \"$t\"; mkdir -p \"$t\"; "
 		"tar -xf \"$1\" -C \"$t\" --no-same-owner || { rm -rf \"$t\" \"$1\"; exit 1; }; "
-		"rm -f \"$1\"; rm -rf \"$2\"; mv \"$t\" \"$2\"";
+		"rm -f \"$1\"; o=\"$2.np-old\"; rm -rf \"$o\"; "
+		"if [ -e \"$2\" ] || [ -L \"$2\" ]; then mv -T \"$2\" \"$o\"; fi; mv -T \"$t\" \"$2\"; rm -rf \"$o\"";
 	buf_addf(&tar, "%s/push-%ld.tar", tmp_dir, (long)getpid());
 	buf_addf(&rtar, "%s.np-push.tar", dest);
 	host_map_path(&mtar, h, rtar.ptr);

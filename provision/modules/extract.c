@@ -106,43 +106,38 @@ out:
 static int extract__remote(struct run_ctx *ctx, struct extract_plan *p, const char *dest,
 			   const struct extract_opts *o)
 {
-	struct buf tmp = BUF_INIT, arc = BUF_INIT, tree = BUF_INIT, marker = BUF_INIT;
+	struct buf tmp = BUF_INIT, arc = BUF_INIT, tree = BUF_INIT;
 	buf_addf(&tmp, "%s/tmp/extract-%ld", ctx->opts->state_dir, (long)getpid());
 	buf_addf(&arc, "%s/archive", tmp.ptr);
 	buf_addf(&tree, "%s/tree", tmp.ptr);
-	buf_addf(&marker, "%s/" MARKER, tree.ptr);
 	fs_remove_tree(tmp.ptr);
 	int r = tree_pull_file(ctx->host, p->src.ptr, arc.ptr);
-	if (!r && !(r = extract_file(arc.ptr, tree.ptr, o)) &&
-	    !(r = fs_write_atomic(marker.ptr, p->marker.ptr, p->marker.len, 0644, -1, -1)))
+	if (!r && !(r = extract_file(arc.ptr, tree.ptr, o)))
 		r = tree_push(ctx->host, tree.ptr, dest, tmp.ptr);
 	fs_remove_tree(tmp.ptr);
 	buf_release(&tmp);
 	buf_release(&arc);
 	buf_release(&tree);
-	buf_release(&marker);
 	return r;
 }
 
 static int extract_apply(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
 {
 	struct extract_plan *p = ch->priv;
-	struct buf dest = BUF_INIT, marker = BUF_INIT;
+	struct buf dest = BUF_INIT;
+	/* the marker travels inside the tree: it appears with the tree, at once */
 	struct extract_opts o = { (int)args_int(a, "strip_components", 0), 0,
-				  args_bool(a, "allow_outside_symlinks", false) };
+				  args_bool(a, "allow_outside_symlinks", false), MARKER, p->marker.ptr };
 	int r = journal_record_tree(ctx->journal, ctx->host, ch->path);
 	host_map_path(&dest, ctx->host, ch->path);
 	if (!r && !host_is_local(ctx->host)) {
 		r = extract__remote(ctx, p, ch->path, &o);
-	} else if (!r && !(r = extract_file(p->src.ptr, dest.ptr, &o))) {
-		/* the marker goes last: a crash before it means "extract again" */
-		buf_addf(&marker, "%s/" MARKER, ch->path);
-		r = host_write_file(ctx->host, marker.ptr, p->marker.ptr, p->marker.len, 0644, -1, -1);
+	} else if (!r) {
+		r = extract_file(p->src.ptr, dest.ptr, &o);
 	}
 	if (r)
 		np_error_prefix("extract '%s'", p->src.ptr);
 	buf_release(&dest);
-	buf_release(&marker);
 	return r;
 }
 

@@ -19,7 +19,7 @@ inner() { # NAME SCRIPT
     : > "$res"
     RESULTS=$res NP=$A/nodeprep CRH=$A/crharness bash "$2" > "$T/$1.log" 2>&1
     sed "s/^ok - /ok - $1: /; s/^not ok - /not ok - $1: /" "$res" >> "$RESULTS"
-    grep '^not ok' "$res" | head -n3
+    grep -A6 '^not ok' "$T/$1.log" | head -n30   # the inner run's reasons, for the log
     check "$1: no sanitizer report" bash -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $T/$1.log"
 }
 inner asan-nodeprep tests/integration/10-nodeprep.sh
