@@ -5,6 +5,8 @@ Serves files from a directory with Range support (206), and a few special
 paths:  /flaky/NAME  sends only half of NAME on the first request and then
 drops the connection (later requests, with or without Range, are served);
 /redirect-file  redirects to a file:// URL; /hits  lists the requests seen.
+It is also a forward proxy for http: a request for an absolute URL
+(GET http://any.host/NAME) is logged as "PROXY URL" and served as /NAME.
 Usage: httpd.py DIR PORTFILE [CERT KEY]; writes the bound port to PORTFILE.
 """
 import http.server, os, ssl, sys, threading
@@ -16,6 +18,9 @@ class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
     def do_GET(self):
+        if self.path.startswith("http://"):
+            hits.append("PROXY %s" % self.path)
+            self.path = "/" + self.path.split("/", 3)[3]
         hits.append("%s %s" % (self.path, self.headers.get("Range", "-")))
         if self.path == "/hits":
             return self.send(200, ("\n".join(hits) + "\n").encode())

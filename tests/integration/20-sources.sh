@@ -47,6 +47,15 @@ check "fetch: resumed file is whole" cmp "$W/flake.bin" "$R/opt/flaky"
 curl -s "http://127.0.0.1:$P/hits" > "$T/hits"
 check_grep "fetch: the retry asked for the rest (Range)" "^/flaky/flake.bin bytes=150000-" "$T/hits"
 
+# the proxy environment is honoured: a host that does not resolve is
+# reached through http_proxy (the test server acting as a forward proxy)
+rm -f "$S/cache/sha256/$sum"
+fetch_recipe proxied "http://mirror.invalid/blob.bin" "$sum"
+check "fetch: through http_proxy" env -u no_proxy -u NO_PROXY http_proxy="http://127.0.0.1:$P" $NP apply --root "$R" --state-dir "$S" "$T/proxied.yaml"
+check "fetch: the proxied file is the served one" cmp "$W/blob.bin" "$R/opt/proxied"
+curl -s "http://127.0.0.1:$P/hits" > "$T/hits"
+check_grep "fetch: the proxy saw the absolute URL" "^PROXY http://mirror.invalid/blob.bin" "$T/hits"
+
 printf 'recipe: x\nsteps:\n  - fetch: { url: "http://h/x", dest: /x }\n' > "$T/nosum.yaml"
 check_exit "fetch: sha256 required" 2 np validate "$T/nosum.yaml"
 check_grep "fetch: located error" "nosum.yaml:3:.*sha256. is required" "$T/.out"
