@@ -12,6 +12,14 @@ CFLAGS_NP = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-f
             -Icommon -Iprovision -Iharness $(OPT) $(EXTRA_CFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+# nodeprep itself links only these; libcurl, libgit2 and libarchive are in
+# nodeprep-sources.so, loaded by the first fetch/git/extract step
+# (provision/modules/sources.c), so an ordinary run stays small
+NP_LIBS    = $(shell pkg-config --libs yaml-0.1 jansson libcrypto libssh2) -lpthread -lm
+SOURCES_LIBS = $(shell pkg-config --libs libcurl libgit2 libarchive)
+SOURCES_SRC = common/download.c common/extract.c provision/tree_push.c \
+              provision/modules/fetch.c provision/modules/git.c provision/modules/extract.c
+SOURCES_OBJ = $(SOURCES_SRC:%.c=$(BUILD)/pic/%.o)
 CHECK_LIBS = $(shell pkg-config --libs check)
 PREFIX   ?= /usr/local
 
@@ -23,7 +31,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 HDRS     = $(wildcard common/*.h provision/*.h provision/modules/*.h harness/*.h harness/*/*.h)
 
-all: $(BIN)/nodeprep $(BIN)/crharness
+all: $(BIN)/nodeprep $(BIN)/nodeprep-sources.so $(BIN)/crharness
 
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -33,9 +41,18 @@ $(BUILD)/libnodeprep.a: $(LIB_OBJ)
 	@rm -f $@
 	@echo "AR $@"; ar rcs $@ $^
 
+$(BUILD)/pic/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS_NP) -fPIC $(PKG_CFLAGS) -c -o $@ $<
+
+# -rdynamic: the plugin calls back into nodeprep (buf, host, journal, ...)
 $(BIN)/nodeprep: $(BUILD)/provision/main.o $(BUILD)/libnodeprep.a
 	@mkdir -p $(BIN)
-	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(OPT) $(EXTRA_LDFLAGS) -rdynamic -Wl,--as-needed -o $@ $^ $(NP_LIBS)
+
+$(BIN)/nodeprep-sources.so: $(SOURCES_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(OPT) $(EXTRA_LDFLAGS) -shared -Wl,--as-needed -o $@ $^ $(SOURCES_LIBS)
 
 $(BIN)/crharness: $(BUILD)/harness/main.o $(BUILD)/libnodeprep.a
 	@mkdir -p $(BIN)
@@ -100,6 +117,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nodeprep/recipes \
 		$(DESTDIR)$(PREFIX)/share/crharness/scenarios
 	install -m 0755 bin/nodeprep bin/crharness $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib/nodeprep
+	install -m 0644 bin/nodeprep-sources.so $(DESTDIR)$(PREFIX)/lib/nodeprep/
 	install -m 0644 recipes/*.yaml $(DESTDIR)$(PREFIX)/share/nodeprep/recipes/
 	install -m 0644 harness/scenarios/*.yaml $(DESTDIR)$(PREFIX)/share/crharness/scenarios/
 

@@ -28,14 +28,6 @@
 
 #define MARKER ".nodeprep-extract"
 
-static const struct arg_spec extract_args[] = {
-	{ "src", ARG_STR, true, NULL },
-	{ "dest", ARG_STR, true, NULL },
-	{ "strip_components", ARG_INT, false, NULL },
-	{ "allow_outside_symlinks", ARG_BOOL, false, NULL },
-	{ NULL, 0, false, NULL },
-};
-
 struct extract_plan {
 	struct buf src;    /* local path of the archive */
 	struct buf marker; /* wanted marker content */
@@ -141,6 +133,5 @@ static int extract_apply(struct run_ctx *ctx, const struct ynode *a, struct chan
 	return r;
 }
 
-const struct step_kind step_extract = {
-	"extract", extract_args, NULL, extract_check, extract_apply, false,
-};
+/* looked up by name when nodeprep-sources.so is loaded (sources.c) */
+const struct step_kind sources_extract = { "extract", NULL, NULL, extract_check, extract_apply, false };

@@ -21,30 +21,6 @@
 #include "step.h"
 #include "banned.h"
 
-static const struct arg_spec fetch_args[] = {
-	{ "url", ARG_STR, true, NULL },
-	{ "dest", ARG_STR, true, NULL },
-	{ "sha256", ARG_STR, false, NULL },
-	{ "insecure", ARG_BOOL, false, NULL },
-	{ "name", ARG_STR, false, NULL },
-	{ "mode", ARG_MODE, false, NULL },
-	{ "ca_file", ARG_STR, false, NULL },
-	{ "retries", ARG_INT, false, NULL },
-	{ "fetch_on", ARG_STR, false, "control|remote" },
-	{ NULL, 0, false, NULL },
-};
-
-static int fetch_validate(const char *f, const struct ynode *a)
-{
-	const struct ynode *sum = ynode_get(a, "sha256"), *ins = ynode_get(a, "insecure");
-	bool insecure = ins && ins->value && !strcmp(ins->value, "true");
-	if (!sum && !insecure)
-		return ynode_error(f, a, "fetch: 'sha256' is required (or say 'insecure: true' to skip the check)");
-	if (sum && !strstr(sum->value, "{{") && !sha256_is_hex(sum->value))
-		return ynode_error(f, sum, "fetch: sha256 must be 64 hex digits, got '%s'", sum->value);
-	return 0;
-}
-
 /* The cache entry for this step: by content hash, or by URL when insecure. */
 static void fetch__cache_path(struct buf *out, struct run_ctx *ctx, const char *sum, const char *url)
 {
@@ -169,6 +145,5 @@ static int fetch_apply(struct run_ctx *ctx, const struct ynode *a, struct change
 	return r;
 }
 
-const struct step_kind step_fetch = {
-	"fetch", fetch_args, fetch_validate, fetch_check, fetch_apply, false,
-};
+/* looked up by name when nodeprep-sources.so is loaded (sources.c) */
+const struct step_kind sources_fetch = { "fetch", NULL, NULL, fetch_check, fetch_apply, false };

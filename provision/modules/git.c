@@ -28,18 +28,6 @@
 
 #define GIT_MARKER ".nodeprep-git"
 
-static const struct arg_spec git_args[] = {
-	{ "repo", ARG_STR, true, NULL },
-	{ "dest", ARG_STR, true, NULL },
-	{ "ref", ARG_STR, false, NULL },
-	{ "commit", ARG_STR, false, NULL },
-	{ "submodules", ARG_BOOL, false, NULL },
-	{ "name", ARG_STR, false, NULL },
-	{ "ssh_key", ARG_STR, false, NULL },
-	{ "known_hosts", ARG_STR, false, NULL },
-	{ NULL, 0, false, NULL },
-};
-
 struct git_cb {
 	const struct ynode *a;
 	const char *url;
@@ -56,16 +44,6 @@ static int git__url_port(const char *url)
 		h = at + 1;
 	const char *colon = strchr(h, ':');
 	return colon && (!slash || colon < slash) ? (int)strtol(colon + 1, NULL, 10) : 22;
-}
-
-static int gitstep_validate(const char *f, const struct ynode *a)
-{
-	const struct ynode *c = ynode_get(a, "commit");
-	if (!ynode_get(a, "ref") && !c)
-		return ynode_error(f, a, "git: give 'ref' (tag, branch or commit) or 'commit'");
-	if (c && !strstr(c->value, "{{") && (strlen(c->value) != 40 || strspn(c->value, "0123456789abcdef") != 40))
-		return ynode_error(f, c, "git: commit must be a full 40-digit lowercase hex id");
-	return 0;
 }
 
 static int git__fail(const char *what)
@@ -386,6 +364,5 @@ static int gitstep_apply(struct run_ctx *ctx, const struct ynode *a, struct chan
 	return r;
 }
 
-const struct step_kind step_git = {
-	"git", git_args, gitstep_validate, gitstep_check, gitstep_apply, false,
-};
+/* looked up by name when nodeprep-sources.so is loaded (sources.c) */
+const struct step_kind sources_git = { "git", NULL, NULL, gitstep_check, gitstep_apply, false };

@@ -185,3 +185,17 @@ check "dpkg agrees" bash -c "dpkg -s hello 2>/dev/null | grep -q 'Status: instal
 check "packages: converged" $NP apply --state-dir "$T/pk-st" -e st=$first "$T/pk.yaml"
 check_grep "packages: 0 changed" "2 ok, 0 changed" "$T/.out"
 check "packages: back to $second" $NP apply --state-dir "$T/pk-st" -e st=$second "$T/pk.yaml"
+
+# make install: fetch/git/extract live in nodeprep-sources.so, found in
+# PREFIX/lib/nodeprep; a run without such a step never loads it
+check "make install" make -s install PREFIX="$T/inst"
+mkdir -p "$T/ir/srv" "$T/isrc" && echo hi > "$T/isrc/a.txt" && tar -C "$T/isrc" -czf "$T/ir/srv/a.tgz" a.txt
+printf 'recipe: i\nsteps:\n  - file: { path: /f.txt, content: "x\\n" }\n  - extract: { src: /srv/a.tgz, dest: /opt/a }\n' > "$T/inst.yaml"
+check "installed nodeprep loads its sources plugin for extract" "$T/inst/bin/nodeprep" apply --root "$T/ir" --state-dir "$T/ist" "$T/inst.yaml"
+check "and the tree is there" cmp "$T/isrc/a.txt" "$T/ir/opt/a/a.txt"
+mv "$T/inst/lib/nodeprep/nodeprep-sources.so" "$T/"
+printf 'recipe: i\nsteps:\n  - file: { path: /g.txt, content: "x\\n" }\n' > "$T/inst2.yaml"
+check "without the plugin, a recipe with no fetch/git/extract runs" "$T/inst/bin/nodeprep" apply --root "$T/ir" --state-dir "$T/ist" "$T/inst2.yaml"
+rm -rf "$T/ir/opt/a"
+check_exit "an extract step without the plugin fails (exit 1)" 1 "$T/inst/bin/nodeprep" apply --root "$T/ir" --state-dir "$T/ist" "$T/inst.yaml"
+check_grep "and names what is missing and where it looked" "cannot load nodeprep-sources.so.*lib/nodeprep" "$T/.out"
