@@ -11,7 +11,7 @@ pkgs=(build-essential pkg-config diffutils python3 ca-certificates
       libjansson-dev libssl-dev check
       runc containerd busybox-static iptables xz-utils procps util-linux
       git openssl libxml2-utils chromium openssh-server openssh-client sudo
-      vagrant curl clang valgrind strace)
+      vagrant curl clang valgrind strace cppcheck)
 
 missing=()
 for p in "${pkgs[@]}"; do

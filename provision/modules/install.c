@@ -52,7 +52,7 @@ static int install_check(struct run_ctx *ctx, const struct ynode *a, struct chan
 	struct install_plan *p = calloc(1, sizeof(*p));
 	struct buf spath = BUF_INIT;
 	struct host_stat st, bst;
-	char hs[SHA256_HEX_LEN + 1], hd[SHA256_HEX_LEN + 1];
+	char hs[SHA256_HEX_LEN + 1] = "", hd[SHA256_HEX_LEN + 1] = "";
 	int mode = args_mode(a, "mode"), r;
 	if (!p)
 		abort();
