@@ -181,15 +181,22 @@ static int extract__all(struct archive *a, const char *tmp, const struct extract
 	return r;
 }
 
+/* A replaced tree: kept where asked (same file system only), else removed. */
+static void extract__retire(const char *old, const char *keep)
+{
+	if (!keep || rename(old, keep) < 0)
+		fs_remove_tree(old);
+}
+
 /* Swap the finished temp dir into place. An existing dest is exchanged with
- * it in one step (no moment without a dest), then removed; where the file
+ * it in one step (no moment without a dest), then retired; where the file
  * system cannot exchange, the old dest goes aside first. */
-static int extract__commit(const char *tmp, const char *dest)
+static int extract__commit(const char *tmp, const char *dest, const char *keep)
 {
 	struct buf old = BUF_INIT;
 	int r = 0;
 	if (fs_exists(dest) && renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_EXCHANGE) == 0) {
-		fs_remove_tree(tmp);
+		extract__retire(tmp, keep);
 		return 0;
 	}
 	if (fs_exists(dest)) {
@@ -207,7 +214,7 @@ static int extract__commit(const char *tmp, const char *dest)
 		goto out;
 	}
 	if (old.len)
-		fs_remove_tree(old.ptr);
+		extract__retire(old.ptr, keep);
 out:
 	buf_release(&old);
 	return r;
@@ -216,7 +223,7 @@ out:
 static int extract__run(const char *src, const void *data, size_t len, const char *dest,
 			const struct extract_opts *o)
 {
-	static const struct extract_opts none = { 0, 0, false, NULL, NULL };
+	static const struct extract_opts none = { 0, 0, false, NULL, NULL, NULL };
 	struct buf mpath = BUF_INIT;
 	struct buf tmp = BUF_INIT, dir = BUF_INIT;
 	struct archive *a = extract_reader_open(src, data, len);
@@ -237,7 +244,7 @@ static int extract__run(const char *src, const void *data, size_t len, const cha
 		r = fs_write_atomic(mpath.ptr, o->marker_data, strlen(o->marker_data), 0644, -1, -1);
 	}
 	if (!r)
-		r = extract__commit(tmp.ptr, dest);
+		r = extract__commit(tmp.ptr, dest, o ? o->keep_old : NULL);
 	if (r)
 		fs_remove_tree(tmp.ptr);
 out:

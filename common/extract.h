@@ -27,6 +27,9 @@ struct extract_opts {
 	/* a file written into the tree before it is renamed into place, so the
 	 * tree and the record of what it holds appear together (or not at all) */
 	const char *marker_name, *marker_data;
+	/* where a replaced dest goes instead of being deleted (a rename: on
+	 * another file system it is deleted after all); NULL: deleted */
+	const char *keep_old;
 };
 
 /** Unpack the archive file at src into dest (replacing dest if it exists). */

@@ -6,6 +6,7 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,19 +96,21 @@ static bool journal__seen(struct journal *j, const char *path)
 	return false;
 }
 
-static int journal__record(struct journal *j, struct host *h, const char *path, bool tree);
+static int journal__record(struct journal *j, struct host *h, const char *path, bool tree,
+			   struct buf *keep);
 
 int journal_record(struct journal *j, struct host *h, const char *path)
 {
-	return journal__record(j, h, path, false);
+	return journal__record(j, h, path, false, NULL);
 }
 
-int journal_record_tree(struct journal *j, struct host *h, const char *path)
+int journal_record_tree(struct journal *j, struct host *h, const char *path, struct buf *keep)
 {
-	return journal__record(j, h, path, true);
+	return journal__record(j, h, path, true, keep);
 }
 
-static int journal__record(struct journal *j, struct host *h, const char *path, bool tree)
+static int journal__record(struct journal *j, struct host *h, const char *path, bool tree,
+			   struct buf *keep)
 {
 	struct host_stat st;
 	struct buf data = BUF_INIT, bpath = BUF_INIT;
@@ -122,6 +125,10 @@ static int journal__record(struct journal *j, struct host *h, const char *path, 
 	e = json_pack("{s:s, s:b, s:b}", "path", path, "existed", st.exists, "dir", st.is_dir);
 	if (tree)
 		json_object_set_new(e, "tree", json_true());
+	if (tree && keep && st.exists && st.is_dir && host_is_local(h)) {
+		buf_addf(keep, "%s/backup/tree-%zu", j->run_dir, j->n);
+		json_object_set_new(e, "tree_backup", json_integer((json_int_t)j->n));
+	}
 	if (st.exists && !st.is_dir) {
 		if ((r = host_read_file(h, path, &data)))
 			goto out;
@@ -176,6 +183,32 @@ int journal_close(struct journal *j, int failed)
 	return 0;
 }
 
+/* A tree that existed: swap the kept old tree back in, if the step kept it. */
+static int rollback__tree(struct host *h, const char *run_dir, const char *path, json_t *bk,
+			  struct buf *report)
+{
+	struct buf old = BUF_INIT, dest = BUF_INIT;
+	int r = 0;
+	if (bk)
+		buf_addf(&old, "%s/backup/tree-%lld", run_dir, (long long)json_integer_value(bk));
+	if (!bk || !host_is_local(h) || !fs_exists(old.ptr)) {
+		buf_addf(report, "left      %s (a tree that existed before; not kept)\n", path);
+		goto out;
+	}
+	host_map_path(&dest, h, path);
+	if (renameat2(AT_FDCWD, old.ptr, AT_FDCWD, dest.ptr, RENAME_EXCHANGE) == 0 ||
+	    (!fs_exists(dest.ptr) && rename(old.ptr, dest.ptr) == 0)) {
+		fs_remove_tree(old.ptr); /* after an exchange: the tree the apply made */
+		buf_addf(report, "restored  %s (tree)\n", path);
+	} else {
+		r = np_error_set("cannot put the old tree back at '%s': %s", dest.ptr, strerror(errno));
+	}
+out:
+	buf_release(&old);
+	buf_release(&dest);
+	return r;
+}
+
 /* Undo one journal entry on host h. */
 static int rollback__entry(struct host *h, const char *run_dir, json_t *e, struct buf *report)
 {
@@ -196,7 +229,7 @@ static int rollback__entry(struct host *h, const char *run_dir, json_t *e, struc
 		if (!r)
 			buf_addf(report, "removed   %s\n", path);
 	} else if (tree) {
-		buf_addf(report, "left      %s (a tree that existed before; not backed up)\n", path);
+		r = rollback__tree(h, run_dir, path, json_object_get(e, "tree_backup"), report);
 	} else if (dir) {
 		r = host_chmod_chown(h, path, mode, -1, -1);
 	} else if (bk) {

@@ -23,10 +23,13 @@ int journal_record(struct journal *j, struct host *h, const char *path);
 /**
  * Record that path (a directory tree a step is about to create or replace:
  * extract, git) is managed as a whole: rollback removes it when it did not
- * exist before. A tree that existed is not backed up (too large); rollback
- * reports it as left in place.
+ * exist before. A tree that existed is not copied (too large); instead,
+ * when keep is non-NULL and the host is local, *keep gets a place in this
+ * run's backup dir where the step may rename the old tree once the new one
+ * is in. Rollback swaps it back if it is there and otherwise reports the
+ * tree as left in place.
  */
-int journal_record_tree(struct journal *j, struct host *h, const char *path);
+int journal_record_tree(struct journal *j, struct host *h, const char *path, struct buf *keep);
 /** Number of paths recorded. */
 size_t journal_count(const struct journal *j);
 /** Mark the run finished and free it. */

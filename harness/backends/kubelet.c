@@ -394,7 +394,7 @@ static int kubelet_collect(struct backend *b, struct container *c)
 		return r;
 	/* run.c sizes c->image as a directory: unpack the CRIU images there */
 	snprintf(dir, sizeof(dir), "%s/archive-%d", c->dir, c->generation);
-	struct extract_opts eo = { 0, 0, true, NULL, NULL };
+	struct extract_opts eo = { 0, 0, true, NULL, NULL, NULL };
 	if ((r = extract_file(c->image, dir, &eo)))
 		return r;
 	snprintf(c->image, sizeof(c->image), "%s/checkpoint", dir);

@@ -116,11 +116,13 @@ static int extract__remote(struct run_ctx *ctx, struct extract_plan *p, const ch
 static int extract_apply(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
 {
 	struct extract_plan *p = ch->priv;
-	struct buf dest = BUF_INIT;
-	/* the marker travels inside the tree: it appears with the tree, at once */
+	struct buf dest = BUF_INIT, keep = BUF_INIT;
+	int r = journal_record_tree(ctx->journal, ctx->host, ch->path, &keep);
+	/* the marker travels inside the tree: it appears with the tree, at once;
+	 * a replaced tree goes to the journal's backups, for rollback */
 	struct extract_opts o = { (int)args_int(a, "strip_components", 0), 0,
-				  args_bool(a, "allow_outside_symlinks", false), MARKER, p->marker.ptr };
-	int r = journal_record_tree(ctx->journal, ctx->host, ch->path);
+				  args_bool(a, "allow_outside_symlinks", false), MARKER, p->marker.ptr,
+				  keep.len ? keep.ptr : NULL };
 	host_map_path(&dest, ctx->host, ch->path);
 	if (!r && !host_is_local(ctx->host)) {
 		r = extract__remote(ctx, p, ch->path, &o);
@@ -130,6 +132,7 @@ static int extract_apply(struct run_ctx *ctx, const struct ynode *a, struct chan
 	if (r)
 		np_error_prefix("extract '%s'", p->src.ptr);
 	buf_release(&dest);
+	buf_release(&keep);
 	return r;
 }
 

@@ -342,7 +342,7 @@ static int gitstep_apply(struct run_ctx *ctx, const struct ynode *a, struct chan
 	struct buf path = BUF_INIT, marker = BUF_INIT, tmp = BUF_INIT;
 	char want[GIT_OID_HEXSZ + 1] = "", line[GIT_OID_HEXSZ + 2];
 	bool local = host_is_local(ctx->host);
-	int r = journal_record_tree(ctx->journal, ctx->host, ch->path);
+	int r = journal_record_tree(ctx->journal, ctx->host, ch->path, NULL);
 	if (local)
 		host_map_path(&path, ctx->host, ch->path);
 	else

@@ -70,7 +70,8 @@ echo "# $kills kills ($litter hidden temp files left beside targets)"
     notok "crash consistency" "$bad failures (see above)"
 
 # an extracted tree replaced by a new archive: killed at every rename, dest
-# is the whole old tree or the whole new one, never missing
+# is the whole old tree or the whole new one, never missing; rollback puts
+# the old one back (kept in the journal's backups by a rename)
 mkdir -p "$T/v1/pkg" && printf 'v1\n' > "$T/v1/pkg/only-in-v1" && tar -C "$T/v1" -czf "$SEED/srv/v1.tgz" pkg
 printf 'recipe: v\nvars: { v: v1 }\nsteps:\n  - extract: { src: "/srv/{{ v }}.tgz", dest: /opt/pkg, strip_components: 1 }\n' > "$T/v.yaml"
 $NP apply --root "$SEED" --state-dir "$T/v.st" "$T/v.yaml" > /dev/null
@@ -79,15 +80,25 @@ for k in $(seq 1 50); do
     r=$T/x$k; rm -rf "$r"; cp -a "$SEED" "$r"
     (strace -o /dev/null -e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:signal=KILL:when=$k \
         $NP apply --root "$r" --state-dir "$r.st" -e v=pkg "$T/v.yaml" > /dev/null 2>&1; exit $?) 2> /dev/null
-    rc=$?; rm -rf "$r.st"
-    [ $rc = 0 ] && { rm -rf "$r"; break; }
+    rc=$?
+    [ $rc = 0 ] && { rm -rf "$r" "$r.st"; break; }
     kills=$((kills + 1))
     if [ -e "$r/opt/pkg/only-in-v1" ]; then
         diff -r -x '.*.np-*' "$SEED/opt/pkg" "$r/opt/pkg" > /dev/null || { bad=1; echo "# rename #$k: the old tree is not whole"; }
     else
         diff -r -x .nodeprep-extract "$T/src/pkg" "$r/opt/pkg" > /dev/null || { bad=1; echo "# rename #$k: neither the old nor the new tree"; }
     fi
-    rm -rf "$r"
+    $NP rollback --state-dir "$r.st" > "$r.rb" 2>&1 || grep -q "nothing to roll back" "$r.rb" || { bad=1; echo "# rename #$k: rollback failed"; }
+    # killed before the old tree reached the backups, rollback says it was
+    # not kept and leaves the tree as the kill did (old or new, checked above)
+    if ! grep -q "not kept" "$r.rb"; then
+        diff -r -x '.*.np-*' "$SEED/opt/pkg" "$r/opt/pkg" > /dev/null || { bad=1; echo "# rename #$k: rollback did not bring the old tree back"; }
+    fi
+    rm -rf "$r" "$r.st" "$r.rb"
 done
-[ $kills -ge 1 ] && [ $bad = 0 ] && ok "a tree being replaced is old or new at each of $kills renames" ||
+[ $kills -ge 1 ] && [ $bad = 0 ] && ok "a tree being replaced is old or new at each of $kills renames, and rollback brings the old one back" ||
     notok "tree replacement" "$kills kills, see above"
+r=$T/xfull; cp -a "$SEED" "$r"
+check "a tree replaced by a full apply" $NP apply --root "$r" --state-dir "$r.st" -e v=pkg "$T/v.yaml"
+check "rollback swaps the old tree back in, byte for byte" bash -c "$NP rollback --state-dir $r.st && diff -r $SEED/opt/pkg $r/opt/pkg"
+check_grep "and says so" "restored  /opt/pkg \(tree\)" "$T/.out"
