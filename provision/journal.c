@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,29 @@ out:
 	return r;
 }
 
+/* Temp files and dirs a killed write or extract left beside path on a local
+ * host (".NAME.np-*", the names fsutil and extract give them): gone with the
+ * rollback, so the tree is as it was, litter included. */
+static void rollback__sweep(struct host *h, const char *path, struct buf *report)
+{
+	struct buf dest = BUF_INIT, pat = BUF_INIT;
+	glob_t g;
+	if (!path || !host_is_local(h))
+		return;
+	host_map_path(&dest, h, path);
+	const char *base = strrchr(dest.ptr, '/');
+	fs_dirname(&pat, dest.ptr);
+	buf_addf(&pat, "/.%s.np-*", base ? base + 1 : dest.ptr);
+	if (glob(pat.ptr, GLOB_NOSORT, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			if (fs_remove_tree(g.gl_pathv[i]) == 0)
+				buf_addf(report, "removed   %s (left by an interrupted apply)\n", g.gl_pathv[i]);
+		globfree(&g);
+	}
+	buf_release(&dest);
+	buf_release(&pat);
+}
+
 /* Undo one journal entry on host h. */
 static int rollback__entry(struct host *h, const char *run_dir, json_t *e, struct buf *report)
 {
@@ -301,7 +325,8 @@ int journal_rollback(const char *state_dir, const char *root_override, struct ho
 	buf_reset(&file);
 	buf_addf(&file, "%s/runs/%s", state_dir, run.ptr);
 	for (size_t i = n; i-- > 0 && !r;)
-		r = rollback__entry(h, file.ptr, entries[i], report);
+		if (!(r = rollback__entry(h, file.ptr, entries[i], report)))
+			rollback__sweep(h, json_string_value(json_object_get(entries[i], "path")), report);
 	if (r)
 		goto out;
 	/* the run is undone: it must not be undone twice */
