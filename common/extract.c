@@ -6,7 +6,6 @@
 #include "extract.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,45 +180,6 @@ static int extract__all(struct archive *a, const char *tmp, const struct extract
 	return r;
 }
 
-/* A replaced tree: kept where asked (same file system only), else removed. */
-static void extract__retire(const char *old, const char *keep)
-{
-	if (!keep || rename(old, keep) < 0)
-		fs_remove_tree(old);
-}
-
-/* Swap the finished temp dir into place. An existing dest is exchanged with
- * it in one step (no moment without a dest), then retired; where the file
- * system cannot exchange, the old dest goes aside first. */
-static int extract__commit(const char *tmp, const char *dest, const char *keep)
-{
-	struct buf old = BUF_INIT;
-	int r = 0;
-	if (fs_exists(dest) && renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_EXCHANGE) == 0) {
-		extract__retire(tmp, keep);
-		return 0;
-	}
-	if (fs_exists(dest)) {
-		buf_addf(&old, "%s.np-old", dest);
-		fs_remove_tree(old.ptr);
-		if (rename(dest, old.ptr) < 0) {
-			r = np_error_set("cannot move '%s' aside: %s", dest, strerror(errno));
-			goto out;
-		}
-	}
-	if (rename(tmp, dest) < 0) {
-		r = np_error_set("cannot rename into '%s': %s", dest, strerror(errno));
-		if (old.len)
-			rename(old.ptr, dest);
-		goto out;
-	}
-	if (old.len)
-		extract__retire(old.ptr, keep);
-out:
-	buf_release(&old);
-	return r;
-}
-
 static int extract__run(const char *src, const void *data, size_t len, const char *dest,
 			const struct extract_opts *o)
 {
@@ -244,7 +204,7 @@ static int extract__run(const char *src, const void *data, size_t len, const cha
 		r = fs_write_atomic(mpath.ptr, o->marker_data, strlen(o->marker_data), 0644, -1, -1);
 	}
 	if (!r)
-		r = extract__commit(tmp.ptr, dest, o ? o->keep_old : NULL);
+		r = fs_replace_tree(tmp.ptr, dest, o ? o->keep_old : NULL);
 	if (r)
 		fs_remove_tree(tmp.ptr);
 out:

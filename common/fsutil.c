@@ -224,3 +224,40 @@ int fs_mkdtemp(struct buf *out, const char *prefix)
 				    strerror(errno));
 	return 0;
 }
+
+/* A replaced tree: kept where asked (same file system only), else removed. */
+static void fs__retire(const char *old, const char *keep)
+{
+	if (!keep || rename(old, keep) < 0)
+		fs_remove_tree(old);
+}
+
+int fs_replace_tree(const char *tmp, const char *dest, const char *keep)
+{
+	struct buf old = BUF_INIT;
+	bool had = fs_exists(dest);
+	int r = 0;
+	if (had && renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_EXCHANGE) == 0) {
+		fs__retire(tmp, keep);
+		return 0;
+	}
+	if (had) {
+		buf_addf(&old, "%s.np-old", dest);
+		fs_remove_tree(old.ptr);
+		if (rename(dest, old.ptr) < 0) {
+			r = np_error_set("cannot move '%s' aside: %s", dest, strerror(errno));
+			goto out;
+		}
+	}
+	if (rename(tmp, dest) < 0) {
+		r = np_error_set("cannot rename into '%s': %s", dest, strerror(errno));
+		if (old.len)
+			rename(old.ptr, dest);
+		goto out;
+	}
+	if (old.len)
+		fs__retire(old.ptr, keep);
+out:
+	buf_release(&old);
+	return r;
+}

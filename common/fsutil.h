@@ -31,6 +31,13 @@ bool fs_is_dir(const char *path);
 void fs_dirname(struct buf *out, const char *path);
 /** Join a and b with one '/' into out (appends). */
 void fs_join(struct buf *out, const char *a, const char *b);
+/**
+ * Put the tree at tmp in place as dest. An existing dest is exchanged with
+ * it in one step (RENAME_EXCHANGE: no moment without a dest); where the
+ * file system cannot exchange, it goes aside first. The replaced tree is
+ * renamed to keep when given (same file system only), else removed.
+ */
+int fs_replace_tree(const char *tmp, const char *dest, const char *keep);
 /** Make a fresh directory under $TMPDIR (or /tmp) from a prefix; path into out. */
 int fs_mkdtemp(struct buf *out, const char *prefix);
 

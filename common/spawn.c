@@ -71,7 +71,6 @@ static int spawn__open_null(int flags)
 	return open("/dev/null", flags | O_CLOEXEC);
 }
 
-/* Runs in the child: set up stdio and exec; never returns. */
 /* A child gets stdio only. An fd we inherited ourselves (a CI runner's, a
  * shell's) would otherwise reach, say, the process CRIU is asked to dump,
  * and CRIU refuses files opened in a mount namespace it cannot see.
@@ -85,6 +84,7 @@ static void child__cloexec_rest(void)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+/* Runs in the child: set up stdio and exec; never returns. */
 static void spawn__child(struct spawn *sp, int in_fd, int out_fd, int err_fd,
 			 int report_fd, char **envp)
 {

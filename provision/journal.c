@@ -6,7 +6,6 @@
 #include "journal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,13 +196,11 @@ static int rollback__tree(struct host *h, const char *run_dir, const char *path,
 		goto out;
 	}
 	host_map_path(&dest, h, path);
-	if (renameat2(AT_FDCWD, old.ptr, AT_FDCWD, dest.ptr, RENAME_EXCHANGE) == 0 ||
-	    (!fs_exists(dest.ptr) && rename(old.ptr, dest.ptr) == 0)) {
-		fs_remove_tree(old.ptr); /* after an exchange: the tree the apply made */
+	/* the tree the apply made is swapped out and removed */
+	if ((r = fs_replace_tree(old.ptr, dest.ptr, NULL)))
+		np_error_prefix("putting the old tree back at '%s'", dest.ptr);
+	else
 		buf_addf(report, "restored  %s (tree)\n", path);
-	} else {
-		r = np_error_set("cannot put the old tree back at '%s': %s", dest.ptr, strerror(errno));
-	}
 out:
 	buf_release(&old);
 	buf_release(&dest);

@@ -136,15 +136,3 @@ int tree_push(struct host *h, const char *local_dir, const char *dest, const cha
 	buf_release(&mdest);
 	return r;
 }
-
-int tree_pull_file(struct host *h, const char *path, const char *local_path)
-{
-	struct buf data = BUF_INIT, dir = BUF_INIT;
-	fs_dirname(&dir, local_path);
-	int r = host_read_file(h, path, &data);
-	if (!r && !(r = fs_mkdir_p(dir.ptr, 0700)))
-		r = fs_write_atomic(local_path, data.ptr, data.len, 0600, -1, -1);
-	buf_release(&data);
-	buf_release(&dir);
-	return r;
-}

@@ -13,7 +13,4 @@
 /** Replace dest on h by the contents of local_dir; tmp_dir holds the tar meanwhile. */
 int tree_push(struct host *h, const char *local_dir, const char *dest, const char *tmp_dir);
 
-/** Copy a file of h to a local path (atomically): an archive to check here. */
-int tree_pull_file(struct host *h, const char *path, const char *local_path);
-
 #endif

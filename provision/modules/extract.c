@@ -29,7 +29,8 @@
 #define MARKER ".nodeprep-extract"
 
 struct extract_plan {
-	struct buf src;    /* local path of the archive */
+	struct buf src;    /* the archive's path: local, or on the remote host */
+	struct buf data;   /* remote hosts: the archive as read once for its hash */
 	struct buf marker; /* wanted marker content */
 };
 
@@ -37,23 +38,24 @@ static void extract__free(void *p)
 {
 	struct extract_plan *ep = p;
 	buf_release(&ep->src);
+	buf_release(&ep->data);
 	buf_release(&ep->marker);
 	free(ep);
 }
 
-/* The archive's sha256, read where it is: here, or on the remote host. */
-static int extract__hash(struct run_ctx *ctx, const char *src, struct buf *local, char h[SHA256_HEX_LEN + 1])
+/* The archive's sha256, read where it is: here, or on the remote host
+ * (whose bytes are kept: apply unpacks them without a second transfer). */
+static int extract__hash(struct run_ctx *ctx, const char *src, struct extract_plan *p,
+			 char h[SHA256_HEX_LEN + 1])
 {
-	struct buf data = BUF_INIT;
 	if (host_is_local(ctx->host)) {
-		host_map_path(local, ctx->host, src);
-		return sha256_hex_file(h, local->ptr);
+		host_map_path(&p->src, ctx->host, src);
+		return sha256_hex_file(h, p->src.ptr);
 	}
-	buf_adds(local, src);
-	int r = host_read_file(ctx->host, src, &data);
+	buf_adds(&p->src, src);
+	int r = host_read_file(ctx->host, src, &p->data);
 	if (!r)
-		sha256_hex_mem(h, data.ptr, data.len);
-	buf_release(&data);
+		sha256_hex_mem(h, p->data.ptr, p->data.len);
 	return r;
 }
 
@@ -68,7 +70,7 @@ static int extract_check(struct run_ctx *ctx, const struct ynode *a, struct chan
 	ch->priv = p;
 	ch->priv_free = extract__free;
 	ch->path = dest;
-	int r = extract__hash(ctx, args_str(a, "src", NULL), &p->src, h);
+	int r = extract__hash(ctx, args_str(a, "src", NULL), p, h);
 	if (r == NP_ENOTFOUND && ctx->opts->mode != EXEC_APPLY) {
 		/* planning: an earlier fetch step has not put the archive there yet */
 		ch->needed = true;
@@ -86,6 +88,8 @@ static int extract_check(struct run_ctx *ctx, const struct ynode *a, struct chan
 	if (r == NP_ENOTFOUND)
 		r = 0;
 	ch->needed = !r && strcmp(have.ptr, p->marker.ptr) != 0;
+	if (!ch->needed)
+		buf_release(&p->data); /* nothing to unpack: do not hold the archive */
 	if (ch->needed)
 		buf_addf(&ch->summary, "unpack %s into %s", args_str(a, "src", NULL), dest);
 out:
@@ -94,21 +98,19 @@ out:
 	return r;
 }
 
-/* Remote: copy the archive here, unpack and check it, push the tree. */
+/* Remote: unpack and check the archive here (read by check), push the tree. */
 static int extract__remote(struct run_ctx *ctx, struct extract_plan *p, const char *dest,
 			   const struct extract_opts *o)
 {
-	struct buf tmp = BUF_INIT, arc = BUF_INIT, tree = BUF_INIT;
+	struct buf tmp = BUF_INIT, tree = BUF_INIT;
 	buf_addf(&tmp, "%s/tmp/extract-%ld", ctx->opts->state_dir, (long)getpid());
-	buf_addf(&arc, "%s/archive", tmp.ptr);
 	buf_addf(&tree, "%s/tree", tmp.ptr);
 	fs_remove_tree(tmp.ptr);
-	int r = tree_pull_file(ctx->host, p->src.ptr, arc.ptr);
-	if (!r && !(r = extract_file(arc.ptr, tree.ptr, o)))
+	int r = extract_mem(p->data.ptr, p->data.len, tree.ptr, o);
+	if (!r)
 		r = tree_push(ctx->host, tree.ptr, dest, tmp.ptr);
 	fs_remove_tree(tmp.ptr);
 	buf_release(&tmp);
-	buf_release(&arc);
 	buf_release(&tree);
 	return r;
 }
