@@ -15,6 +15,9 @@ enum {
 	NP_ELOCKED = -4,   /* another process holds the lock */
 	NP_ETIMEOUT = -5,  /* a child process ran past its deadline */
 	NP_EVERIFY = -6,   /* a checksum or verification did not match */
+	NP_ECHANGED = -7,  /* changed by someone else meanwhile (a conflict) */
+	NP_EAGAIN = -8,    /* not known yet: a batched check asked for something not fetched */
+	NP_EINTR = -9,     /* stopped because the program was interrupted (interrupt.h) */
 };
 
 /** Set the message (printf-style); returns NP_ERROR for `return np_error_set(...)`. */

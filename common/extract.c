@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <archive.h>
 #include <archive_entry.h>
@@ -99,7 +101,7 @@ static int extract__entry(struct archive *a, struct archive *w, struct archive_e
 	const char *hard = archive_entry_hardlink(e);
 	mode_t type = archive_entry_filetype(e);
 	int r = extract__clean(&rel, name, o->strip_components);
-	if (r || !rel.len)
+	if (r || !rel.len || (o->skip && !strcmp(rel.ptr, o->skip)))
 		goto out;
 	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
 		r = np_error_setc(NP_EINVALID, "entry '%s' is a device node, FIFO or socket", name);
@@ -180,49 +182,105 @@ static int extract__all(struct archive *a, const char *tmp, const struct extract
 	return r;
 }
 
-static int extract__run(const char *src, const void *data, size_t len, const char *dest,
-			const struct extract_opts *o)
+/*
+ * libarchive takes path names only, and refuses (SECURE_SYMLINKS) any that
+ * pass a symlink, /proc/self/fd/N included. So it is given names relative
+ * to the temp dir made as the working directory for the time of the
+ * extraction: nothing above that dir is looked up again. nodeprep is
+ * single-threaded; the previous working directory is restored.
+ */
+static int extract__in(struct archive *a, int tfd, const char *what, const struct extract_opts *o)
+{
+	int saved = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), r;
+	if (saved < 0 || fchdir(tfd) < 0) {
+		r = np_error_set("cannot enter the temp dir beside '%s': %s", what, strerror(errno));
+		goto out;
+	}
+	r = extract__all(a, ".", o);
+	if (fchdir(saved) < 0 && !r)
+		r = np_error_set("cannot return to the working directory: %s", strerror(errno));
+out:
+	if (saved >= 0)
+		close(saved);
+	return r;
+}
+
+/*
+ * Everything happens relative to dir (the directory that holds dest, as
+ * the caller resolved it): the temp dir is made in it, filled through its
+ * fd, and swapped in with a renameat in dir.
+ */
+static int extract__run(const char *src, const void *data, size_t len, int dir, const char *name,
+			const char *what, const struct extract_opts *o)
 {
 	static const struct extract_opts none = { 0, 0, false, NULL, NULL, NULL };
-	struct buf mpath = BUF_INIT;
-	struct buf tmp = BUF_INIT, dir = BUF_INIT;
+	struct buf tmp = BUF_INIT;
 	struct archive *a = extract_reader_open(src, data, len);
-	int r;
+	int tfd = -1, r;
 	if (!a)
 		return NP_ERROR;
+	o = o ? o : &none;
+	if (fs_mktemp_at(dir, name, "np-extract-", true, &tmp) < 0) {
+		r = np_error_set("cannot create a temp dir beside '%s': %s", what, strerror(errno));
+		buf_reset(&tmp);
+		goto out;
+	}
+	if ((tfd = openat(dir, tmp.ptr, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		r = np_error_set("cannot open the temp dir beside '%s': %s", what, strerror(errno));
+		goto out;
+	}
+	r = extract__in(a, tfd, what, o);
+	if (!r && o->marker_name)
+		r = fs_write_atomic_at(tfd, o->marker_name, what, o->marker_data, strlen(o->marker_data),
+				       0644, -1, -1, NULL);
+	if (!r)
+		r = fs_replace_tree_at(dir, tmp.ptr, dir, name, what, o->keep_old);
+out:
+	if (r && tmp.len)
+		fs_remove_tree_at(dir, tmp.ptr, what);
+	if (tfd >= 0)
+		close(tfd);
+	archive_read_free(a);
+	buf_release(&tmp);
+	return r;
+}
+
+/* A plain path: its directory made and opened, then the same as above. */
+static int extract__run_path(const char *src, const void *data, size_t len, const char *dest,
+			     const struct extract_opts *o)
+{
+	struct buf dir = BUF_INIT;
+	const char *base = strrchr(dest, '/');
+	int dfd = -1, r;
 	fs_dirname(&dir, dest);
 	if ((r = fs_mkdir_p(dir.ptr, 0755)))
 		goto out;
-	buf_addf(&tmp, "%s/.%s.np-extract-XXXXXX", dir.ptr, dest + dir.len + (dest[dir.len] == '/'));
-	if (!mkdtemp(tmp.ptr)) {
-		r = np_error_set("cannot create a temp dir beside '%s': %s", dest, strerror(errno));
+	if ((dfd = open(dir.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		r = np_error_set("cannot open '%s': %s", dir.ptr, strerror(errno));
 		goto out;
 	}
-	r = extract__all(a, tmp.ptr, o ? o : &none);
-	if (!r && o && o->marker_name) {
-		buf_addf(&mpath, "%s/%s", tmp.ptr, o->marker_name);
-		r = fs_write_atomic(mpath.ptr, o->marker_data, strlen(o->marker_data), 0644, -1, -1);
-	}
-	if (!r)
-		r = fs_replace_tree(tmp.ptr, dest, o ? o->keep_old : NULL);
-	if (r)
-		fs_remove_tree(tmp.ptr);
+	r = extract__run(src, data, len, dfd, base ? base + 1 : dest, dest, o);
 out:
-	archive_read_free(a);
-	buf_release(&tmp);
+	if (dfd >= 0)
+		close(dfd);
 	buf_release(&dir);
-	buf_release(&mpath);
 	return r;
 }
 
 int extract_file(const char *src, const char *dest, const struct extract_opts *o)
 {
-	return extract__run(src, NULL, 0, dest, o);
+	return extract__run_path(src, NULL, 0, dest, o);
+}
+
+int extract_file_at(const char *src, int dir, const char *name, const char *what,
+		    const struct extract_opts *o)
+{
+	return extract__run(src, NULL, 0, dir, name, what, o);
 }
 
 int extract_mem(const void *data, size_t len, const char *dest, const struct extract_opts *o)
 {
-	return extract__run(NULL, data, len, dest, o);
+	return extract__run_path(NULL, data, len, dest, o);
 }
 
 int extract_member(const char *src, const void *data, size_t len, const char *name,

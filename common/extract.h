@@ -30,10 +30,19 @@ struct extract_opts {
 	/* where a replaced dest goes instead of being deleted (a rename: on
 	 * another file system it is deleted after all); NULL: deleted */
 	const char *keep_old;
+	/* one path (after stripping) left out of dest; NULL: none */
+	const char *skip;
 };
 
 /** Unpack the archive file at src into dest (replacing dest if it exists). */
 int extract_file(const char *src, const char *dest, const struct extract_opts *o);
+/**
+ * The same with dest given as name in the open directory dir (resolved by
+ * the caller, e.g. inside a --root): nothing above dir is looked up again.
+ * what names dest in errors.
+ */
+int extract_file_at(const char *src, int dir, const char *name, const char *what,
+		    const struct extract_opts *o);
 /** Same, for an archive held in memory. */
 int extract_mem(const void *data, size_t len, const char *dest, const struct extract_opts *o);
 struct archive;

@@ -32,14 +32,35 @@ static void kh__default(struct buf *out, const char *file)
 		buf_addf(out, "%s/.ssh/known_hosts", home && *home ? home : "/root");
 }
 
+/* the collection and the unconnected session it hangs on */
+struct kh_set {
+	LIBSSH2_SESSION *s;
+	LIBSSH2_KNOWNHOSTS *kh;
+};
+
+static LIBSSH2_KNOWNHOSTS *kh__open(struct kh_set *k)
+{
+	k->s = libssh2_session_init();
+	k->kh = k->s ? libssh2_knownhost_init(k->s) : NULL;
+	return k->kh;
+}
+
+static void kh__close(struct kh_set *k)
+{
+	if (k->kh)
+		libssh2_knownhost_free(k->kh);
+	if (k->s)
+		libssh2_session_free(k->s);
+}
+
 int known_hosts_check(const char *file, const char *host, int port, const void *key,
 		      size_t keylen, enum kh_keytype type)
 {
 	struct buf path = BUF_INIT;
 	int r = NP_ENOTFOUND;
 	kh__default(&path, file);
-	LIBSSH2_SESSION *s = libssh2_session_init();
-	LIBSSH2_KNOWNHOSTS *kh = s ? libssh2_knownhost_init(s) : NULL;
+	struct kh_set set;
+	LIBSSH2_KNOWNHOSTS *kh = kh__open(&set);
 	if (!kh) {
 		r = np_error_set("cannot initialise libssh2 known hosts");
 		goto out;
@@ -61,10 +82,7 @@ int known_hosts_check(const char *file, const char *host, int port, const void *
 	else
 		r = np_error_set("cannot check the host key of %s:%d", host, port);
 out:
-	if (kh)
-		libssh2_knownhost_free(kh);
-	if (s)
-		libssh2_session_free(s);
+	kh__close(&set);
 	buf_release(&path);
 	return r;
 }
@@ -81,8 +99,8 @@ int known_hosts_add(const char *file, const char *host, int port, const void *ke
 		buf_adds(&name, host);
 	else
 		buf_addf(&name, "[%s]:%d", host, port);
-	LIBSSH2_SESSION *s = libssh2_session_init();
-	LIBSSH2_KNOWNHOSTS *kh = s ? libssh2_knownhost_init(s) : NULL;
+	struct kh_set set;
+	LIBSSH2_KNOWNHOSTS *kh = kh__open(&set);
 	struct libssh2_knownhost *entry;
 	if (!kh || libssh2_knownhost_addc(kh, name.ptr, NULL, key, keylen, NULL, 0, kh__mask(type),
 					  &entry) < 0 ||
@@ -97,10 +115,7 @@ int known_hosts_add(const char *file, const char *host, int port, const void *ke
 	if (!(r = fs_mkdir_p(dir.ptr, 0700)))
 		r = fs_write_atomic(path.ptr, old.ptr, old.len, 0600, -1, -1);
 out:
-	if (kh)
-		libssh2_knownhost_free(kh);
-	if (s)
-		libssh2_session_free(s);
+	kh__close(&set);
 	buf_release(&path);
 	buf_release(&name);
 	buf_release(&dir);

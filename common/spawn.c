@@ -4,7 +4,9 @@
  * The child reports exec failure through a close-on-exec pipe (a successful
  * exec closes it, so the parent reads 0 bytes); this distinguishes "not
  * found" from "ran and exited 127". Each child leads its own process group
- * so a timeout kills what it started too (criu, shells).
+ * so a timeout kills what it started too (criu, shells), and a terminal's
+ * Ctrl-C reaches only us: what happens to a child then is our decision
+ * (a bounded wait, see interrupt.h), not the terminal's.
  */
 #include "spawn.h"
 
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "banned.h"
 
 extern char **environ;
@@ -155,6 +158,11 @@ static int spawn__fork(struct spawn *sp, struct spawn_fds *f)
 	struct buf desc = BUF_INIT;
 
 	spawn_describe(&desc, sp->argv);
+	if (interrupt_now()) {
+		/* a second SIGINT: the caller is unwinding, start nothing more */
+		r = np_error_setc(NP_EINTR, "not starting '%s': interrupted twice", desc.ptr);
+		goto out;
+	}
 	if (sp->input) {
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0)
@@ -213,24 +221,63 @@ static int status__decode(int st)
 	return 255;
 }
 
-/* Pump stdin/stdout/stderr until both outputs close or the deadline passes. */
-static int spawn__pump(struct spawn *sp, struct spawn_fds *f, long long deadline)
+/*
+ * One child's deadline. Once a stop is requested (interrupt.h) a child
+ * still gets INTERRUPT_GRACE_MS to finish (a checkpoint half done is worse
+ * than one waited for), unless its own deadline comes first; a second
+ * SIGINT ends it at once.
+ */
+struct spawn_clock {
+	long long deadline;  /* 0: none */
+	bool interruptible;  /* false: spawn_stop's last wait after SIGKILL */
+	bool noticed;        /* a stop request was seen */
+	bool grace;          /* the deadline is the stop request's grace */
+};
+
+static int clock__check(struct spawn_clock *c)
+{
+	long long now = spawn__now_ms();
+	if (c->interruptible && interrupt_now())
+		return NP_EINTR;
+	if (c->interruptible && !c->noticed && interrupt_requested()) {
+		c->noticed = true;
+		if (!c->deadline || now + INTERRUPT_GRACE_MS < c->deadline) {
+			c->deadline = now + INTERRUPT_GRACE_MS;
+			c->grace = true;
+		}
+	}
+	if (c->deadline && now >= c->deadline)
+		return c->grace ? NP_EINTR : NP_ETIMEOUT;
+	return 0;
+}
+
+/* How long poll may block: to the deadline, and in short slices once a
+ * stop was requested, since the never-drained pipe cannot announce the
+ * second SIGINT. */
+static int clock__wait(const struct spawn_clock *c)
+{
+	long long left = c->deadline ? c->deadline - spawn__now_ms() : -1;
+	if (c->noticed && (left < 0 || left > 100))
+		left = 100;
+	return left < 0 ? -1 : (int)left;
+}
+
+/* Pump stdin/stdout/stderr until both outputs close or the clock says stop. */
+static int spawn__pump(struct spawn *sp, struct spawn_fds *f, struct spawn_clock *c)
 {
 	size_t in_off = 0;
 	char chunk[16384];
 	if (f->in_w >= 0 && !sp->input_len)
 		fd__close(&f->in_w);
 	while (f->out_r >= 0 || f->err_r >= 0 || f->in_w >= 0) {
-		struct pollfd p[3] = { { f->out_r, POLLIN, 0 }, { f->err_r, POLLIN, 0 },
-				       { f->in_w, POLLOUT, 0 } };
-		int wait = -1;
-		if (deadline) {
-			long long left = deadline - spawn__now_ms();
-			if (left <= 0)
-				return NP_ETIMEOUT;
-			wait = (int)left;
-		}
-		int n = poll(p, 3, wait);
+		int r = clock__check(c);
+		if (r)
+			return r;
+		/* the signal pipe wakes us for the first stop request only */
+		struct pollfd p[4] = { { f->out_r, POLLIN, 0 }, { f->err_r, POLLIN, 0 },
+				       { f->in_w, POLLOUT, 0 },
+				       { c->noticed || !c->interruptible ? -1 : interrupt_fd(), POLLIN, 0 } };
+		int n = poll(p, 4, clock__wait(c));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -256,19 +303,23 @@ static int spawn__pump(struct spawn *sp, struct spawn_fds *f, long long deadline
 	return 0;
 }
 
-static int spawn__reap(struct spawn *sp, long long deadline)
+static int spawn__reap(struct spawn *sp, struct spawn_clock *c)
 {
 	int st;
-	for (;;) {
-		pid_t w = waitpid(sp->pid, &st, deadline ? WNOHANG : 0);
+	/* without a deadline or a signal pipe to honour, simply block */
+	bool polling = c->deadline || (c->interruptible && interrupt_fd() >= 0);
+	for (int i = 0;; i++) {
+		pid_t w = waitpid(sp->pid, &st, polling ? WNOHANG : 0);
 		if (w == sp->pid)
 			break;
 		if (w < 0 && errno != EINTR)
 			return np_error_set("waitpid: %s", strerror(errno));
-		if (deadline && spawn__now_ms() >= deadline)
-			return NP_ETIMEOUT;
-		if (deadline) {
-			struct timespec ts = { 0, 2 * 1000 * 1000 };
+		int r = clock__check(c);
+		if (r)
+			return r;
+		if (polling) {
+			/* a child that closed its output is usually exiting: look often at first */
+			struct timespec ts = { 0, (i < 100 ? 2 : 20) * 1000 * 1000 };
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -280,23 +331,30 @@ static int spawn__reap(struct spawn *sp, long long deadline)
 int spawn_run(struct spawn *sp)
 {
 	struct spawn_fds f = { -1, -1, -1, -1, -1, -1 };
-	long long deadline = sp->timeout_ms > 0 ? spawn__now_ms() + sp->timeout_ms : 0;
+	struct spawn_clock c = { sp->timeout_ms > 0 ? spawn__now_ms() + sp->timeout_ms : 0, true,
+				 false, false };
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	int r = spawn__fork(sp, &f);
 	if (r < 0)
 		goto out;
-	r = spawn__pump(sp, &f, deadline);
+	r = spawn__pump(sp, &f, &c);
 	if (r == 0)
-		r = spawn__reap(sp, deadline);
-	if (r == NP_ETIMEOUT) {
+		r = spawn__reap(sp, &c);
+	if (r == NP_ETIMEOUT || r == NP_EINTR) {
 		kill(-sp->pid, SIGKILL);
 		waitpid(sp->pid, NULL, 0);
 		sp->pid = -1;
 		sp->status = 128 + SIGKILL;
 		struct buf d = BUF_INIT;
 		spawn_describe(&d, sp->argv);
-		np_error_setc(NP_ETIMEOUT, "'%s' ran past its %d ms deadline and was killed",
-			      d.ptr, sp->timeout_ms);
+		if (r == NP_ETIMEOUT)
+			np_error_setc(NP_ETIMEOUT, "'%s' ran past its %d ms deadline and was killed",
+				      d.ptr, sp->timeout_ms);
+		else if (interrupt_now())
+			np_error_setc(NP_EINTR, "'%s' killed: interrupted twice", d.ptr);
+		else
+			np_error_setc(NP_EINTR, "'%s' killed: still running %d s after %s", d.ptr,
+				      INTERRUPT_GRACE_MS / 1000, interrupt_name(interrupt_signal()));
 		buf_release(&d);
 	} else if (r == NP_ERROR) {
 		np_error_set("cannot collect '%s': %s", sp->argv[0], strerror(errno));
@@ -328,24 +386,40 @@ int spawn_start(struct spawn *sp)
 	return r;
 }
 
+int spawn_start_logged(struct spawn *sp, const char *log_path)
+{
+	int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return np_error_set("cannot create '%s': %s", log_path, strerror(errno));
+	sp->out_mode = sp->err_mode = SPAWN_IO_FD;
+	sp->out_fd = sp->err_fd = fd;
+	int r = spawn_start(sp);
+	close(fd); /* the child has its own copy */
+	sp->out_fd = sp->err_fd = -1;
+	return r;
+}
+
 int spawn_wait(struct spawn *sp)
 {
+	struct spawn_clock c = { 0, false, false, false };
 	if (sp->pid <= 0)
 		return 0;
-	return spawn__reap(sp, 0);
+	return spawn__reap(sp, &c);
 }
 
 int spawn_stop(struct spawn *sp, int sig, int grace_ms)
 {
+	struct spawn_clock c = { spawn__now_ms() + grace_ms, true, false, false };
+	struct spawn_clock last = { 0, false, false, false };
 	if (sp->pid <= 0)
 		return 0;
 	kill(-sp->pid, sig);
-	long long deadline = spawn__now_ms() + grace_ms;
-	if (spawn__reap(sp, deadline) == NP_ETIMEOUT) {
+	int r = spawn__reap(sp, &c);
+	if (r == NP_ETIMEOUT || r == NP_EINTR) {
 		kill(-sp->pid, SIGKILL);
-		return spawn__reap(sp, 0);
+		return spawn__reap(sp, &last);
 	}
-	return 0;
+	return r;
 }
 
 void spawn_release(struct spawn *sp)

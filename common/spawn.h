@@ -43,8 +43,10 @@ struct spawn {
 /**
  * Run to completion. Returns 0 when the program ran (look at status),
  * NP_ENOTFOUND when argv[0] cannot be executed, NP_ETIMEOUT when it ran past
- * timeout_ms (its process group was killed), NP_ERROR otherwise. The error
- * message names the program.
+ * timeout_ms (its process group was killed), NP_EINTR when the program was
+ * interrupted (interrupt.h) and the child did not finish within
+ * INTERRUPT_GRACE_MS, or a second SIGINT came (killed, or not started),
+ * NP_ERROR otherwise. The error message names the program.
  */
 int spawn_run(struct spawn *sp);
 
@@ -53,6 +55,11 @@ int spawn_run(struct spawn *sp);
  * its own process group. Finish with spawn_wait() or spawn_stop().
  */
 int spawn_start(struct spawn *sp);
+/**
+ * spawn_start() a daemon whose stdout and stderr go to log_path (created
+ * or truncated, 0600). The error names the log when it cannot be made.
+ */
+int spawn_start_logged(struct spawn *sp, const char *log_path);
 /** Wait for a started child; fills status. */
 int spawn_wait(struct spawn *sp);
 /** Send sig to the child's process group, wait up to grace_ms, then SIGKILL. */

@@ -224,7 +224,7 @@ int ytree_parse(struct ynode **out, const char *name, const char *text, size_t l
 int ytree_load_file(struct ynode **out, const char *path)
 {
 	struct buf text = BUF_INIT;
-	int r = fs_read_file(&text, path);
+	int r = fs_read_file_max(&text, path, YTREE_MAX_FILE);
 	if (!r)
 		r = ytree_parse(out, path, text.ptr, text.len);
 	buf_release(&text);

@@ -35,7 +35,11 @@ struct ynode {
  * non-scalar keys are refused; an empty document gives an empty MAP.
  */
 int ytree_parse(struct ynode **out, const char *name, const char *text, size_t len);
-/** Read and parse a file (NP_ENOTFOUND if missing). */
+/* Recipes, scenarios and inventories are hand-written: 16 MiB is far past
+ * any real one and keeps /dev/zero or a mistyped image path from filling
+ * memory. */
+#define YTREE_MAX_FILE (16u << 20)
+/** Read and parse a file (NP_ENOTFOUND if missing; over YTREE_MAX_FILE is an error). */
 int ytree_load_file(struct ynode **out, const char *path);
 void ynode_free(struct ynode *n);
 

@@ -93,6 +93,15 @@ static int arg__check_one(const char *file, const char *kind, const struct arg_s
 		if (v->type == YNODE_MAP)
 			return ynode_error(file, v, "%s: '%s' must be a string or a list", kind, s->name);
 		return v->type == YNODE_SEQ ? arg__check_scalar_list(file, kind, s, v) : 0;
+	case ARG_PATH:
+		if (v->type != YNODE_SCALAR)
+			return ynode_error(file, v, "%s: '%s' must be a path, not %s", kind, s->name,
+					   ynode_type_name(v->type));
+		/* relative to what? the target has no working directory a recipe could know */
+		if (v->value[0] != '/')
+			return ynode_error(file, v, "%s: '%s' must be an absolute path, not '%s'", kind,
+					   s->name, v->value);
+		return 0;
 	case ARG_MAP:
 		if (v->type != YNODE_MAP)
 			return ynode_error(file, v, "%s: '%s' must be a mapping, not %s", kind, s->name,

@@ -19,6 +19,7 @@ enum arg_type {
 	ARG_LIST,    /* list of scalars */
 	ARG_MAP,     /* mapping of key to scalar */
 	ARG_STR_OR_LIST,
+	ARG_PATH,    /* absolute path on the target (--root confines it; relative is refused) */
 };
 
 struct arg_spec {

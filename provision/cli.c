@@ -15,6 +15,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "host.h"
+#include "mux.h"
 #include "ytree.h"
 #include "log.h"
 #include "banned.h"
@@ -73,11 +74,23 @@ out:
 	return r;
 }
 
+/* Seconds: 0 or more, at most a day (a master is for a working session, not forever). */
+static int cli__seconds(int *out, const char *v, const char *what)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || n < 0 || n > 86400)
+		return np_error_setc(NP_EINVALID, "%s expects seconds (0 to 86400), got '%s'", what, v);
+	*out = (int)n;
+	return 0;
+}
+
 int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
 {
 	const char *v;
 	int r = 0;
 	memset(o, 0, sizeof(*o));
+	o->persist = -1;
 	o->root = "";
 	*help = false;
 	o->args = calloc((size_t)argc + 1, sizeof(*o->args));
@@ -124,6 +137,9 @@ int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
 			o->accept_new_host_key = true;
 		} else if (!strcmp(a, "--become")) {
 			o->become = true;
+		} else if (cli__is(a, "--persist")) {
+			if (!(r = cli__value(&v, &i, argc, argv, "--persist")))
+				r = cli__seconds(&o->persist, v, "--persist");
 		} else if (cli__is(a, "--inventory")) {
 			if (!(r = cli__value(&v, &i, argc, argv, "--inventory")))
 				o->inventory = v;
@@ -144,6 +160,12 @@ int cli_parse(struct cli_opts *o, int argc, char **argv, bool *help)
 		} else {
 			o->args[o->nargs++] = a;
 		}
+	}
+	if (o->persist < 0) {
+		const char *env = getenv("NODEPREP_SSH_PERSIST");
+		o->persist = 0;
+		if (!r && env && *env)
+			r = cli__seconds(&o->persist, env, "NODEPREP_SSH_PERSIST");
 	}
 	o->state_dir_given = o->state_dir != NULL;
 	if (!o->state_dir) {
@@ -246,18 +268,36 @@ int cli_parse_target(const char *spec, char user[64], char host[256], int *port)
 	return 0;
 }
 
+int cli_ssh_opts(struct ssh_opts *so, char user[64], char host[256], const struct cli_opts *o)
+{
+	int port;
+	if (!o->host)
+		return np_error_setc(NP_EINVALID, "no --host given");
+	int r = cli_parse_target(o->host, user, host, &port);
+	if (r)
+		return r;
+	*so = (struct ssh_opts){ o->host, host, port, user[0] ? user : NULL, o->key, o->known_hosts,
+				 o->accept_new_host_key, o->become, o->root };
+	return 0;
+}
+
 int cli_host_open(struct host **out, const struct cli_opts *o)
 {
 	char user[64], host[256];
-	int port;
+	struct ssh_opts so;
 	if (!o->host) {
 		*out = host_local_new(o->root);
 		return 0;
 	}
-	int r = cli_parse_target(o->host, user, host, &port);
+	int r = cli_ssh_opts(&so, user, host, o);
 	if (r)
 		return r;
-	struct ssh_opts so = { o->host, host, port, user[0] ? user : NULL, o->key, o->known_hosts,
-			       o->accept_new_host_key, o->become, o->root };
-	return host_ssh_new(out, &so);
+	if ((r = o->persist > 0 ? host_mux_open(out, &so, o->persist) : host_ssh_new(out, &so)))
+		return r;
+	/* the links of a remote root that lead out of it, listed once */
+	if ((r = host_remote_root_check(*out))) {
+		host_free(*out);
+		*out = NULL;
+	}
+	return r;
 }

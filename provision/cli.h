@@ -26,6 +26,7 @@ struct cli_opts {
 	const char *known_hosts;
 	bool accept_new_host_key;
 	bool become;
+	int persist;               /* --persist / $NODEPREP_SSH_PERSIST seconds; 0: no ssh-master */
 	const char *inventory;
 	const char *limit;
 	int forks;
@@ -44,8 +45,14 @@ void cli_release(struct cli_opts *o);
 void cli_print_error(const char *msg);
 
 struct host;
-/** The target: this machine (under --root) or --host over SSH. NP_* with a message. */
+/**
+ * The target: this machine (under --root) or --host over SSH, through an
+ * ssh-master (mux.h) when o->persist > 0. NP_* with a message.
+ */
 int cli_host_open(struct host **out, const struct cli_opts *o);
+struct ssh_opts;
+/** --host and the SSH options as ssh_opts (strings borrowed from o and the buffers). */
+int cli_ssh_opts(struct ssh_opts *so, char user[64], char host[256], const struct cli_opts *o);
 /** Parse [USER@]HOST[:PORT] into its parts (copied into the buffers). */
 int cli_parse_target(const char *spec, char user[64], char host[256], int *port);
 

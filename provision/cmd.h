@@ -17,6 +17,7 @@ int cmd_rollback(struct cli_opts *o);
 int cmd_facts(struct cli_opts *o);
 int cmd_inventory(struct cli_opts *o);
 int cmd_doctor(struct cli_opts *o);
+int cmd_ssh_master(struct cli_opts *o);
 
 /** Load recipes named in o->args; prints errors; returns an exit code. */
 int cmd_load(struct recipe_set *set, struct cli_opts *o);

@@ -148,6 +148,40 @@ static void check_tools(struct doctor *d)
 		report(d, 0, "kernel", u.release, NULL);
 }
 
+/*
+ * CRIU probes the kernel's features at every start unless it can load
+ * /run/criu.kdat, and it saves that cache only on a tmpfs (so a reboot
+ * drops it) and only if no criu.kdat.tmp is left from a killed run. The
+ * probe makes a network namespace and a veth pair each time: ~0.1 s alone,
+ * and seconds when many dumps start at once (the kernel serialises them).
+ */
+static void check_kdat(struct doctor *d, const char *root)
+{
+	struct buf run = BUF_INIT, kdat = BUF_INIT, tmp = BUF_INIT;
+	struct statfs fs;
+	buf_addf(&run, "%s/run", root);
+	buf_addf(&kdat, "%s/criu.kdat", run.ptr);
+	buf_addf(&tmp, "%s/criu.kdat.tmp", run.ptr);
+	bool tmpfs = statfs(run.ptr, &fs) == 0 && fs.f_type == 0x01021994; /* TMPFS_MAGIC */
+	if (fs_exists(kdat.ptr))
+		report(d, 0, "criu kernel cache", "/run/criu.kdat present", NULL);
+	else if (!tmpfs)
+		report(d, 1, "criu kernel cache",
+		       "/run is not a tmpfs: CRIU cannot keep /run/criu.kdat and probes the kernel at every "
+		       "dump and restore (a netns and a veth each time, serialised between concurrent dumps)",
+		       "mount a tmpfs on /run at boot, as systemd does (mount -t tmpfs -o mode=755 tmpfs /run, "
+		       "before services start)");
+	else if (fs_exists(tmp.ptr))
+		report(d, 1, "criu kernel cache",
+		       "a stale /run/criu.kdat.tmp (left by a killed criu) stops CRIU from saving its cache",
+		       "rm /run/criu.kdat.tmp");
+	else
+		report(d, 0, "criu kernel cache", "/run is a tmpfs: CRIU saves its cache at its next run", NULL);
+	buf_release(&run);
+	buf_release(&kdat);
+	buf_release(&tmp);
+}
+
 static void check_runtime_config(struct doctor *d, const char *root)
 {
 	struct buf path = BUF_INIT, text = BUF_INIT;
@@ -178,6 +212,7 @@ int cmd_doctor(struct cli_opts *o)
 	check_criu(&d, criu);
 	check_trial_dump(&d, criu);
 	check_tools(&d);
+	check_kdat(&d, o->root);
 	check_runtime_config(&d, o->root);
 	printf("%d failed, %d warnings\n", d.fails, d.warns);
 	return d.fails ? EXIT_FAILED : EXIT_OK;

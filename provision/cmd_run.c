@@ -13,6 +13,7 @@
 #include "host.h"
 #include "error.h"
 #include "exec.h"
+#include "interrupt.h"
 #include "log.h"
 #include "banned.h"
 
@@ -54,11 +55,17 @@ static int cmd__fleet(struct cli_opts *o, int mode)
 	}
 	struct fleet_opts fo = { mode == EXEC_APPLY ? "apply" : "plan", o->argc, o->argv, o->limit,
 				 o->forks, o->state_dir_given ? o->state_dir : "/var/lib/nodeprep" };
+	/* a stop signal is passed on to the hosts' runs (fleet.c), never just dies here */
+	if (interrupt_install())
+		log_warn("%s", np_error_last());
 	r = fleet_run(&inv, &fo, stdout);
 	if (r < 0)
 		log_error("%s", np_error_last());
 	inventory_free(&inv);
-	return r < 0 ? EXIT_USAGE : r ? EXIT_FAILED : EXIT_OK;
+	if (r >= 128)
+		log_warn("interrupted by %s: each host's run stopped after its step in flight; hosts not yet started were not started",
+			 interrupt_name(r - 128));
+	return r < 0 ? EXIT_USAGE : r >= 128 ? r : r ? EXIT_FAILED : EXIT_OK;
 }
 
 int cmd_run(struct cli_opts *o, int mode)
@@ -86,6 +93,10 @@ int cmd_run(struct cli_opts *o, int mode)
 		goto out;
 	}
 	o->tags[o->ntags] = NULL;
+	/* apply stops between steps on SIGINT/SIGTERM (exec.h); plan and
+	 * validate change nothing and may simply die */
+	if (mode == EXEC_APPLY && interrupt_install())
+		log_warn("%s", np_error_last());
 	if (mode != EXEC_VALIDATE && o->host && (r = cli_host_open(&host, o))) {
 		log_error("%s", np_error_last());
 		code = EXIT_FAILED;
@@ -118,6 +129,16 @@ int cmd_run(struct cli_opts *o, int mode)
 	}
 	if (mode != EXEC_VALIDATE)
 		code = res.failed ? EXIT_FAILED : EXIT_OK;
+	if (res.interrupted) {
+		code = 128 + res.interrupted;
+		log_warn("interrupted by %s: no step ran after the one in flight", interrupt_name(res.interrupted));
+		if (res.journaled)
+			log_warn("%zu path%s changed and journaled; undo with: nodeprep rollback --state-dir %s%s%s",
+				 res.journaled, res.journaled == 1 ? "" : "s", o->state_dir,
+				 o->host ? " --host " : "", o->host ? o->host : "");
+		else
+			log_warn("nothing was changed: there is nothing to roll back");
+	}
 out:
 	if (lock >= 0)
 		close(lock);

@@ -49,8 +49,7 @@ int ctx_mkdir_p(struct run_ctx *ctx, const char *path, int mode)
 	return r;
 }
 
-int ctx_write_file(struct run_ctx *ctx, const char *path, const void *data, size_t len, int mode,
-		   int uid, int gid)
+int ctx_mkdir_parent(struct run_ctx *ctx, const char *path)
 {
 	struct buf dir = BUF_INIT;
 	const char *slash = strrchr(path, '/');
@@ -59,11 +58,18 @@ int ctx_write_file(struct run_ctx *ctx, const char *path, const void *data, size
 		buf_add(&dir, path, (size_t)(slash - path));
 		r = ctx_mkdir_p(ctx, dir.ptr, 0755);
 	}
+	buf_release(&dir);
+	return r;
+}
+
+int ctx_write_file(struct run_ctx *ctx, const char *path, const void *data, size_t len, int mode,
+		   int uid, int gid)
+{
+	int r = ctx_mkdir_parent(ctx, path);
 	if (!r)
 		r = journal_record(ctx->journal, ctx->host, path);
 	if (!r)
 		r = host_write_file(ctx->host, path, data, len, mode, uid, gid);
-	buf_release(&dir);
 	return r;
 }
 
@@ -105,6 +111,12 @@ int ctx_load_old(struct run_ctx *ctx, const char *path, struct change *ch)
 	}
 	ch->old_exists = r == 0;
 	return r;
+}
+
+const char *ctx_source_override(const struct run_ctx *ctx, const char *name)
+{
+	const struct var *v = name && ctx->opts->sources ? var_table_find(ctx->opts->sources, name) : NULL;
+	return v ? v->value : NULL;
 }
 
 void ctx_source(struct run_ctx *ctx, const char *name, const char *def, struct buf *out)

@@ -13,10 +13,12 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "batch.h"
 #include "error.h"
 #include "facts.h"
 #include "fsutil.h"
 #include "host.h"
+#include "interrupt.h"
 #include "journal.h"
 #include "log.h"
 #include "step.h"
@@ -160,6 +162,9 @@ static enum step_status step__run(struct run_ctx *ctx, const struct step *st, st
 		goto fail;
 	if ((r = args_validate(st->recipe->path, st->kind->name, args, st->kind->args)))
 		goto fail;
+	/* the kind's own rules again, on what the templates rendered to */
+	if (st->kind->validate && (r = st->kind->validate(st->recipe->path, args)))
+		goto fail;
 	if (ctx->opts->mode == EXEC_VALIDATE) {
 		s = ST_OK;
 		goto out;
@@ -233,21 +238,76 @@ static void ctx__builtins(struct run_ctx *ctx, const struct recipe *r)
 	buf_release(&cache);
 }
 
+/*
+ * Ask a remote host, in a few round trips, for what the checks of
+ * steps[0..n) will read (batch.h). Returns how many steps the answers
+ * serve (at least 1, so the caller moves on).
+ */
+static size_t steps__prefetch(struct run_ctx *ctx, const struct step *steps, size_t n, bool filter)
+{
+	struct batch_step *bs = calloc(n + 1, sizeof(*bs));
+	struct ynode **args = calloc(n + 1, sizeof(*args));
+	size_t covered = 0;
+	if (!bs || !args)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		const struct step *st = &steps[i];
+		bool run = true;
+		bs[i].name = st->name;
+		if (filter && !step__tagged(st, ctx->opts->tags))
+			continue;
+		ctx->step_name = st->name;
+		if (step__when(ctx, st, &run) ||
+		    (run && (template_render_node(&args[i], &ctx->scope, st->recipe->path, st->args) ||
+			     args_validate(st->recipe->path, st->kind->name, args[i], st->kind->args)))) {
+			bs[i].barrier = true; /* the step itself reports the error */
+			break;
+		}
+		if (run) {
+			bs[i].kind = st->kind;
+			bs[i].args = args[i];
+		}
+	}
+	if (batch_prefetch(ctx, bs, n, &covered))
+		log_debug("batch: %s", np_error_last());
+	for (size_t i = 0; i < n; i++)
+		ynode_free(args[i]);
+	free(args);
+	free(bs);
+	np_error_clear();
+	return covered ? covered : 1;
+}
+
 /* Run a list of steps; handlers notified go to queue. Returns failures. */
 static size_t steps__run(struct run_ctx *ctx, struct exec_result *res, const struct step *steps,
 			 size_t n, const struct step **queue, size_t *nq, bool filter)
 {
+	/*
+	 * On a remote host the checks are batched: up to the first step that
+	 * changes something, and again after a step the batch could not check
+	 * ahead. After a change the host is asked live (the cache is empty).
+	 */
+	bool batch = host_can_prefetch(ctx->host) && ctx->opts->mode != EXEC_VALIDATE, changed = false;
+	size_t next_batch = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct step *st = &steps[i];
 		struct change ch = CHANGE_INIT;
 		struct buf err = BUF_INIT;
+		if (batch && !changed && i == next_batch)
+			next_batch = i + steps__prefetch(ctx, steps + i, n - i, filter);
 		if (filter && !step__tagged(st, ctx->opts->tags)) {
 			change_release(&ch);
 			continue;
 		}
+		if (ctx->opts->mode == EXEC_APPLY && interrupt_requested()) {
+			/* stopped between steps: nothing of this one was done */
+			change_release(&ch);
+			return 1;
+		}
 		struct ynode *args = NULL;
 		enum step_status s = step__run(ctx, st, &ch, &err, &args);
 		report__step(ctx->opts, res, st, s, &ch, s == ST_FAILED ? err.ptr : NULL);
+		changed = changed || s == ST_CHANGED;
 		if (s == ST_CHANGED && queue)
 			notify__add(queue, nq, st);
 		change_release(&ch);
@@ -271,7 +331,7 @@ static int exec__recipe(struct run_ctx *ctx, struct exec_result *res, const stru
 		fprintf(ctx->opts->out, "recipe %s%s%s\n", r->name, r->description ? ": " : "",
 			r->description ? r->description : "");
 	size_t failed = steps__run(ctx, res, r->steps, r->nsteps, queue, &nq, true);
-	if (!failed && nq) {
+	if (!failed && nq && !interrupt_requested()) {
 		/* handlers run in notification order; each once */
 		struct step *hs = calloc(nq, sizeof(*hs));
 		if (!hs)
@@ -305,8 +365,12 @@ int exec_run(const struct recipe_set *set, const struct exec_opts *o, struct exe
 		r = exec__recipe(&ctx, res, set->all[i]);
 	if (o->mode == EXEC_VALIDATE && res->failed)
 		r = 1;
+	if (o->mode == EXEC_APPLY && interrupt_requested())
+		res->interrupted = interrupt_signal();
 out:
-	journal_close(ctx.journal, r != 0);
+	res->journaled = journal_count(ctx.journal);
+	journal_close(ctx.journal, r != 0,
+		      res->interrupted ? interrupt_name(res->interrupted) : NULL);
 	var_table_release(&ctx.builtins);
 	facts_free(ctx.facts);
 	if (!o->host)
@@ -327,6 +391,8 @@ char *exec_result_json(const struct exec_result *res, enum exec_mode mode)
 				"steps", (json_t *)res->json, "summary", "ok", (json_int_t)res->ok,
 				"changed", (json_int_t)res->changed, "failed", (json_int_t)res->failed,
 				"skipped", (json_int_t)res->skipped);
+	if (res->interrupted)
+		json_object_set_new(doc, "interrupted", json_string(interrupt_name(res->interrupted)));
 	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	return s;

@@ -160,6 +160,21 @@ static void probe__criu(struct facts *f, struct buf *out)
 	version_of(f, "criu", "--version", out);
 }
 
+/*
+ * The Go at /usr/local/go, the place Go's own install instructions use
+ * (recipes/go-toolchain.yaml keeps it or replaces it): its version from
+ * the VERSION file ("go1.26.8" -> 1.26.8), empty when there is none.
+ */
+static void probe__go(struct facts *f, struct buf *out)
+{
+	struct buf text = BUF_INIT;
+	if (host_read_file(f->host, "/usr/local/go/VERSION", &text) == 0 && !strncmp(text.ptr, "go", 2)) {
+		size_t n = strcspn(text.ptr + 2, "\n \t");
+		buf_add(out, text.ptr + 2, n);
+	}
+	buf_release(&text);
+}
+
 static const struct {
 	const char *name;
 	fact_probe probe;
@@ -174,6 +189,7 @@ static const struct {
 	{ "runc_version", probe__runc },
 	{ "containerd_version", probe__containerd },
 	{ "criu_version", probe__criu },
+	{ "go_version", probe__go },
 };
 #define NFACTS (sizeof(fact_table) / sizeof(fact_table[0]))
 

@@ -6,18 +6,24 @@
  * journal (STATE/hosts/NAME) and failure; at most --forks run at once.
  * Their outputs are printed as one block per host in inventory order, then
  * a per-host summary. A host's vars become -e NAME=VALUE, its roles
- * -e roles=a,b.
+ * -e roles=a,b. --persist passes through like the other options (and
+ * $NODEPREP_SSH_PERSIST through the environment): each host's child then
+ * uses, or starts, that host's own ssh-master (mux.h).
  */
 #include "fleet.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "fsutil.h"
+#include "interrupt.h"
 #include "log.h"
 #include "spawn.h"
 #include "ytree.h"
@@ -214,7 +220,7 @@ static void child__report(struct child *c, FILE *out, struct buf *sum)
 		last = p;
 	while (last && last > text.ptr && last[-1] != '\n')
 		last--;
-	if (last && c->sp.status <= 1)
+	if (last && (c->sp.status <= 1 || c->sp.status >= 128))
 		buf_addf(sum, "  %-20s %.*s\n", c->h->name, (int)strcspn(last, "\n"), last);
 	else
 		buf_addf(sum, "  %-20s FAILED before any step ran (exit %d): %s\n", c->h->name,
@@ -241,6 +247,44 @@ static void child__free(struct child *c)
 	spawn_release(&c->sp);
 }
 
+/* True once c's process has ended (not reaped: spawn_wait does that). */
+static bool child__ended(const struct child *c)
+{
+	siginfo_t info = { 0 };
+	return waitid(P_PID, (id_t)c->sp.pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid;
+}
+
+/*
+ * Wait until every started child of a batch has ended. Each child runs in
+ * its own process group (spawn_start), so a Ctrl-C on the terminal reaches
+ * only this process: a stop signal is passed on to every child still
+ * running (once, and once more for a second SIGINT), and each stops as a
+ * single-host run does, after the step in flight, its journal saying so.
+ */
+static void fleet__wait(struct child *kids, size_t n)
+{
+	int passed = 0; /* signals passed on: 1 after a stop, 2 after a second SIGINT */
+	for (;;) {
+		size_t running = 0;
+		for (size_t i = 0; i < n; i++)
+			running += kids[i].started && !child__ended(&kids[i]);
+		if (!running)
+			return;
+		int want = interrupt_now() ? 2 : interrupt_requested() ? 1 : 0;
+		/* a child that ended is not reaped yet, so its group id is still its own */
+		for (size_t i = 0; want > passed && i < n; i++)
+			if (kids[i].started)
+				kill(-kids[i].sp.pid, want == 2 ? SIGINT : interrupt_signal());
+		passed = want; /* never goes down: a second SIGINT implies a stop */
+		/* wake for a stop signal; the pipe stays readable once one came, so then just tick */
+		struct pollfd p = { interrupt_fd(), POLLIN, 0 };
+		if (interrupt_requested() || p.fd < 0)
+			poll(NULL, 0, 50);
+		else
+			poll(&p, 1, 50);
+	}
+}
+
 int fleet_run(const struct inventory *inv, const struct fleet_opts *fo, FILE *out)
 {
 	struct child *kids = calloc(inv->n + 1, sizeof(*kids));
@@ -258,24 +302,36 @@ int fleet_run(const struct inventory *inv, const struct fleet_opts *fo, FILE *ou
 		return np_error_setc(NP_EINVALID, "--limit '%s' matches no host in the inventory", fo->limit);
 	}
 	int forks = fo->forks > 0 ? fo->forks : 5;
-	for (size_t start = 0; start < n; start += (size_t)forks) {
+	size_t ran = 0; /* hosts started; none is after a stop was asked for */
+	for (size_t start = 0; start < n && !interrupt_requested(); start += (size_t)forks) {
 		size_t end = start + (size_t)forks < n ? start + (size_t)forks : n;
 		for (size_t i = start; i < end; i++)
 			if (child__start(&kids[i], fo))
 				log_error("%s: %s", kids[i].h->name, np_error_last());
+		fleet__wait(kids + start, end - start);
 		for (size_t i = start; i < end; i++) {
 			if (kids[i].started)
 				spawn_wait(&kids[i].sp);
 			else
 				kids[i].sp.status = 2;
-			failed += kids[i].sp.status != 0;
+			/* a host stopped by the signal passed on did not fail */
+			failed += kids[i].sp.status != 0 &&
+				  !(interrupt_requested() && kids[i].sp.status == interrupt_exit_code());
 			child__report(&kids[i], out, &sum);
 		}
+		ran = end;
 	}
-	fprintf(out, "\nper host:\n%s%zu host%s, %zu failed\n", sum.ptr, n, n == 1 ? "" : "s", failed);
+	for (size_t i = ran; i < n; i++)
+		buf_addf(&sum, "  %-20s not started: interrupted by %s\n", kids[i].h->name,
+			 interrupt_name(interrupt_signal()));
+	fprintf(out, "\nper host:\n%s%zu host%s, %zu failed%s%s\n", sum.ptr, n, n == 1 ? "" : "s", failed,
+		interrupt_requested() ? ", interrupted by " : "",
+		interrupt_requested() ? interrupt_name(interrupt_signal()) : "");
 	for (size_t i = 0; i < n; i++)
 		child__free(&kids[i]);
 	free(kids);
 	buf_release(&sum);
+	if (interrupt_requested())
+		return interrupt_exit_code();
 	return failed ? 1 : 0;
 }

@@ -4,9 +4,13 @@
  * JSON document rewritten per change could not promise.
  */
 #include "journal.h"
+#include "daemon.h"
 
 #include <errno.h>
-#include <glob.h>
+#include <limits.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +103,23 @@ static bool journal__seen(struct journal *j, const char *path)
 static int journal__record(struct journal *j, struct host *h, const char *path, bool tree,
 			   struct buf *keep);
 
+/* The text of the link at path on a local host, read in its directory inside the root. */
+static int journal__readlink(struct host *h, const char *path, struct buf *out)
+{
+	char target[PATH_MAX];
+	const char *name;
+	int dir, r = host_local_open_parent(h, path, &name, &dir);
+	if (r)
+		return r;
+	ssize_t n = readlinkat(dir, name, target, sizeof(target) - 1);
+	if (n < 0)
+		r = np_error_set("cannot read the link '%s': %s", path, strerror(errno));
+	else
+		buf_add(out, target, (size_t)n);
+	close(dir);
+	return r;
+}
+
 int journal_record(struct journal *j, struct host *h, const char *path)
 {
 	return journal__record(j, h, path, false, NULL);
@@ -129,7 +150,13 @@ static int journal__record(struct journal *j, struct host *h, const char *path, 
 		buf_addf(keep, "%s/backup/tree-%zu", j->run_dir, j->n);
 		json_object_set_new(e, "tree_backup", json_integer((json_int_t)j->n));
 	}
-	if (st.exists && !st.is_dir) {
+	if (!tree && st.is_link && host_is_local(h)) {
+		/* a link is put back as the link it was (its target may not even
+		 * exist inside the root): its text, not what it points at */
+		if ((r = journal__readlink(h, path, &data)))
+			goto out;
+		json_object_set_new(e, "link", json_string(data.ptr));
+	} else if (st.exists && !st.is_dir) {
 		if ((r = host_read_file(h, path, &data)))
 			goto out;
 		buf_addf(&bpath, "%s/backup/%zu", j->run_dir, j->n);
@@ -160,12 +187,34 @@ out:
 	return r;
 }
 
-int journal_close(struct journal *j, int failed)
+int journal_record_daemon(struct journal *j, struct host *h, const char *name,
+			  const char *pid_file, const char *argv0)
+{
+	json_t *e = NULL;
+	int r;
+	(void)h;
+	if (!j)
+		return 0;
+	if (!j->f && (r = journal__start(j)))
+		return r;
+	e = json_pack("{s:s, s:s, s:s}", "daemon", name, "pid_file", pid_file, "argv0", argv0);
+	json_dumpf(e, j->f, JSON_COMPACT);
+	fputc('\n', j->f);
+	r = 0;
+	if (fflush(j->f) != 0 || fsync(fileno(j->f)) != 0)
+		r = np_error_set("cannot write the journal: %s", strerror(errno));
+	json_decref(e);
+	return r;
+}
+
+int journal_close(struct journal *j, int failed, const char *interrupted)
 {
 	if (!j)
 		return 0;
 	if (j->f) {
-		json_t *t = json_pack("{s:b}", "finished", !failed);
+		json_t *t = json_pack("{s:b}", "finished", !failed && !interrupted);
+		if (interrupted)
+			json_object_set_new(t, "interrupted", json_string(interrupted));
 		json_dumpf(t, j->f, JSON_COMPACT);
 		json_decref(t);
 		fputc('\n', j->f);
@@ -188,7 +237,8 @@ static int rollback__tree(struct host *h, const char *run_dir, const char *path,
 			  struct buf *report)
 {
 	struct buf old = BUF_INIT, dest = BUF_INIT;
-	int r = 0;
+	const char *name;
+	int dir = -1, r = 0;
 	if (bk)
 		buf_addf(&old, "%s/backup/tree-%lld", run_dir, (long long)json_integer_value(bk));
 	if (!bk || !host_is_local(h) || !fs_exists(old.ptr)) {
@@ -196,12 +246,17 @@ static int rollback__tree(struct host *h, const char *run_dir, const char *path,
 		goto out;
 	}
 	host_map_path(&dest, h, path);
-	/* the tree the apply made is swapped out and removed */
-	if ((r = fs_replace_tree(old.ptr, dest.ptr, NULL)))
+	/* the tree the apply made is swapped out and removed, in the directory
+	 * that holds it as resolved inside the root */
+	if (!(r = host_local_open_parent(h, path, &name, &dir)))
+		r = fs_replace_tree_at(AT_FDCWD, old.ptr, dir, name, dest.ptr, NULL);
+	if (r)
 		np_error_prefix("putting the old tree back at '%s'", dest.ptr);
 	else
 		buf_addf(report, "restored  %s (tree)\n", path);
 out:
+	if (dir >= 0)
+		close(dir);
 	buf_release(&old);
 	buf_release(&dest);
 	return r;
@@ -209,25 +264,74 @@ out:
 
 /* Temp files and dirs a killed write or extract left beside path on a local
  * host (".NAME.np-*", the names fsutil and extract give them): gone with the
- * rollback, so the tree is as it was, litter included. */
+ * rollback, so the tree is as it was, litter included. Looked for and
+ * removed in the directory that holds path, as resolved inside the root. */
 static void rollback__sweep(struct host *h, const char *path, struct buf *report)
 {
-	struct buf dest = BUF_INIT, pat = BUF_INIT;
-	glob_t g;
-	if (!path || !host_is_local(h))
+	struct buf pat = BUF_INIT, where = BUF_INIT, shown = BUF_INIT, found = BUF_INIT;
+	const char *name;
+	int dir = -1;
+	if (!path || !host_is_local(h) || host_local_open_parent(h, path, &name, &dir)) {
+		np_error_clear();
 		return;
-	host_map_path(&dest, h, path);
-	const char *base = strrchr(dest.ptr, '/');
-	fs_dirname(&pat, dest.ptr);
-	buf_addf(&pat, "/.%s.np-*", base ? base + 1 : dest.ptr);
-	if (glob(pat.ptr, GLOB_NOSORT, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc; i++)
-			if (fs_remove_tree(g.gl_pathv[i]) == 0)
-				buf_addf(report, "removed   %s (left by an interrupted apply)\n", g.gl_pathv[i]);
-		globfree(&g);
 	}
-	buf_release(&dest);
+	buf_addf(&pat, ".%s.np-*", name);
+	host_map_path(&shown, h, path);
+	fs_dirname(&where, shown.ptr);
+	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	/* names first (NUL-separated), removals after: not while reading the directory */
+	while (d && (de = readdir(d)))
+		if (!fnmatch(pat.ptr, de->d_name, 0))
+			buf_add(&found, de->d_name, strlen(de->d_name) + 1);
+	if (d)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+	for (size_t off = 0; off < found.len; off += strlen(found.ptr + off) + 1) {
+		const char *n = found.ptr + off;
+		buf_reset(&shown);
+		fs_join(&shown, where.ptr, n);
+		if (fs_remove_tree_at(dir, n, shown.ptr) == 0)
+			buf_addf(report, "removed   %s (left by an interrupted apply)\n", shown.ptr);
+	}
+	close(dir);
 	buf_release(&pat);
+	buf_release(&where);
+	buf_release(&shown);
+	buf_release(&found);
+}
+
+/* A link that was there: made beside path and renamed over whatever the
+ * apply put there, in path's directory inside the root. */
+static int rollback__link(struct host *h, const char *path, const char *target, struct buf *report)
+{
+	struct buf tmp = BUF_INIT, shown = BUF_INIT;
+	const char *name;
+	int dir, r = host_local_open_parent(h, path, &name, &dir);
+	if (r)
+		return r;
+	host_map_path(&shown, h, path);
+	buf_addf(&tmp, ".%s.np-link", name);
+	unlinkat(dir, tmp.ptr, 0);
+	if (symlinkat(target, dir, tmp.ptr) < 0) {
+		r = np_error_set("cannot put the link '%s' back: %s", shown.ptr, strerror(errno));
+		goto out;
+	}
+	/* a directory where the link was cannot be renamed over: it goes first */
+	if (renameat(dir, tmp.ptr, dir, name) < 0 &&
+	    (fs_remove_tree_at(dir, name, shown.ptr) || renameat(dir, tmp.ptr, dir, name) < 0)) {
+		r = np_error_set("cannot put the link '%s' back: %s", shown.ptr, strerror(errno));
+		unlinkat(dir, tmp.ptr, 0);
+		goto out;
+	}
+	buf_addf(report, "restored  %s (link to %s)\n", path, target);
+out:
+	close(dir);
+	buf_release(&tmp);
+	buf_release(&shown);
+	return r;
 }
 
 /* Undo one journal entry on host h. */
@@ -242,10 +346,22 @@ static int rollback__entry(struct host *h, const char *run_dir, json_t *e, struc
 	int gid = (int)json_integer_value(json_object_get(e, "gid"));
 	struct buf data = BUF_INIT, bpath = BUF_INIT;
 	int r = 0;
+	if (json_object_get(e, "daemon")) {
+		bool was = false;
+		const char *name = json_string_value(json_object_get(e, "daemon"));
+		r = daemon_stop(h, json_string_value(json_object_get(e, "pid_file")),
+				json_string_value(json_object_get(e, "argv0")), 30, &was);
+		if (!r)
+			buf_addf(report, "%s daemon %s\n", was ? "stopped  " : "gone     ", name);
+		return r;
+	}
 	if (!path)
 		return 0;
 	bool tree = json_is_true(json_object_get(e, "tree"));
-	if (!existed) {
+	json_t *link = json_object_get(e, "link");
+	if (existed && json_is_string(link) && host_is_local(h)) {
+		r = rollback__link(h, path, json_string_value(link), report);
+	} else if (!existed) {
 		r = tree ? host_remove_tree(h, path) : host_remove(h, path);
 		if (!r)
 			buf_addf(report, "removed   %s\n", path);
@@ -283,7 +399,7 @@ static int rollback__load(json_t ***out, size_t *n, json_t **head, const char *f
 			*head = e;
 			continue;
 		}
-		if (!json_object_get(e, "path")) {
+		if (!json_object_get(e, "path") && !json_object_get(e, "daemon")) {
 			json_decref(e);
 			continue;
 		}

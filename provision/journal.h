@@ -30,10 +30,20 @@ int journal_record(struct journal *j, struct host *h, const char *path);
  * tree as left in place.
  */
 int journal_record_tree(struct journal *j, struct host *h, const char *path, struct buf *keep);
+/**
+ * Record that the apply is about to start daemon `name` (daemon.h: its
+ * pid file and argv[0]); rollback stops it. Written before the start, so a
+ * crash while the daemon comes up still leaves it to rollback.
+ */
+int journal_record_daemon(struct journal *j, struct host *h, const char *name,
+			  const char *pid_file, const char *argv0);
 /** Number of paths recorded. */
 size_t journal_count(const struct journal *j);
-/** Mark the run finished and free it. */
-int journal_close(struct journal *j, int failed);
+/**
+ * Mark the run finished (or failed, or interrupted: interrupted names the
+ * signal that stopped it, else NULL) and free it.
+ */
+int journal_close(struct journal *j, int failed, const char *interrupted);
 
 /**
  * Undo the most recent apply recorded in state_dir on host h (whose root

@@ -39,6 +39,10 @@ struct command {
 	"  --known-hosts FILE  host keys to trust (default ~/.ssh/known_hosts)\n" \
 	"  --accept-new-host-key  add an unknown host's key (a changed key is always refused)\n" \
 	"  --become            sudo -n on the node, for a non-root login\n" \
+	"  --persist SECONDS   keep the connection in a background ssh-master for\n" \
+	"                      SECONDS after the last run, and reuse it (no new TCP\n" \
+	"                      connection, key exchange or session); default 0, or\n" \
+	"                      $NODEPREP_SSH_PERSIST (see `nodeprep ssh-master --help`)\n" \
 	"  --inventory FILE    every host of an inventory (hosts: name, address, port,\n" \
 	"                      user, key, become, vars, roles), in parallel\n" \
 	"  --limit NAME[,NAME] only these inventory hosts\n" \
@@ -64,9 +68,11 @@ static const struct command commands[] = {
 	  "  --tags TAG          only steps tagged TAG (repeatable)\n"
 	  "  --json              machine-readable output\n" },
 	{ "rollback", cmd_rollback, "undo the last apply, byte for byte",
-	  "usage: nodeprep rollback [--state-dir DIR] [--root DIR]\n\n"
+	  "usage: nodeprep rollback [--state-dir DIR] [--root DIR] [--host ...]\n\n"
 	  "Restores every file the last apply changed and removes the files and\n"
-	  "directories it created, from the journal in the state dir.\n" },
+	  "directories it created, from the journal in the state dir.\n\n"
+	  "  -H, --host, -i, --known-hosts, --accept-new-host-key, --become,\n"
+	  "  --persist SECONDS   the remote node, as for apply\n" },
 	{ "inventory", cmd_inventory, "write an inventory from `vagrant ssh-config`",
 	  "usage: nodeprep inventory from-vagrant [FILE|-]\n\n"
 	  "Reads `vagrant ssh-config` output from FILE, from stdin (-), or by running\n"
@@ -81,6 +87,31 @@ static const struct command commands[] = {
 	  "iptables-restore, runc checkpoint support, cgroup version, kernel, and the\n"
 	  "CRI-O / kubelet C/R settings when those are installed.\n"
 	  "exit status: 0 no check failed, 1 a check failed.\n" },
+	{ "ssh-master", cmd_ssh_master, "start, check or stop the connection --persist keeps",
+	  "usage: nodeprep ssh-master [start|check|exit] --host [USER@]HOST[:PORT] [options]\n\n"
+	  "With --persist SECONDS (or $NODEPREP_SSH_PERSIST), plan, apply, rollback and\n"
+	  "facts on --host do not connect themselves: a background nodeprep process,\n"
+	  "the ssh-master, holds the SSH connection (and its shell) and runs their host\n"
+	  "operations; later runs with the same connection parameters (user, address,\n"
+	  "port, key, known_hosts, --accept-new-host-key, --become, --root) reuse it.\n"
+	  "It is OpenSSH's ControlPersist for nodeprep. The first run starts it, and\n"
+	  "its connection errors (unknown host key, refused key) are that run's, word\n"
+	  "for word, with no master left behind. It serves one run at a time (others\n"
+	  "wait), and exits SECONDS after its last run (the latest run's --persist),\n"
+	  "when its connection dies (the run in flight fails naming the host; the next\n"
+	  "run starts a new one), or on SIGTERM. Ctrl-C in a run does not reach it: a\n"
+	  "command it is running on the node finishes (as over ssh), and apply stops\n"
+	  "after that step, as without --persist.\n\n"
+	  "Its socket is in $XDG_RUNTIME_DIR/nodeprep-ssh, else /tmp/nodeprep-ssh-UID:\n"
+	  "a directory that must be ours and 0700 (it is refused otherwise), a socket\n"
+	  "0600, and only our uid is served.\n\n"
+	  "  start               start one (or reuse it) and print its state (default)\n"
+	  "  check               print its pid and state; exit 1 when none runs\n"
+	  "  exit                stop it now; exit 1 when none runs\n"
+	  "  serve               the master itself (what a run starts; not for users)\n\n"
+	  "  -H, --host, -i, --known-hosts, --accept-new-host-key, --become, --root\n"
+	  "                      the connection, as given to apply\n"
+	  "  --persist SECONDS   idle time for start (default 60)\n" },
 	{ "facts", cmd_facts, "print the host facts recipes can use",
 	  "usage: nodeprep facts [--root DIR] [--json]\n\n"
 	  "Prints arch, distro, init system, package manager, container runtime and\n"

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "error.h"
 #include "fsutil.h"
@@ -378,6 +379,12 @@ static int loader__load(struct loader *ld, const char *name, const char *from_fi
 					  name);
 		goto out;
 	}
+	/* a device or FIFO named in requires would block or never end */
+	struct stat st;
+	if (from && (stat(path.ptr, &st) || !S_ISREG(st.st_mode))) {
+		rc = ynode_error(from_file, from, "requires: '%s' is not a regular file", name);
+		goto out;
+	}
 	char *real = realpath(path.ptr, NULL);
 	for (size_t i = 0; i < ld->depth; i++)
 		if (real && !strcmp(ld->stack[i]->path, real)) {
@@ -394,6 +401,8 @@ static int loader__load(struct loader *ld, const char *name, const char *from_fi
 		}
 	rc = recipe__load_file(&r, real ? real : path.ptr);
 	free(real);
+	if (rc && from)
+		np_error_prefix("%s:%zu:%zu: requires '%s'", from_file, from->start.line, from->start.col, name);
 	if (rc)
 		goto out;
 	if (ld->depth >= 64) {

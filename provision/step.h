@@ -45,6 +45,13 @@ struct step_kind {
 	int (*apply)(struct run_ctx *ctx, const struct ynode *args, struct change *ch);
 	/** Verification kinds run their check in apply mode only and never "change". */
 	bool is_verify;
+	/**
+	 * check() only inspects the host (stat, read, commands that change
+	 * nothing), so it may be run ahead of time against a batch of answers
+	 * (provision/batch.c); its commands may then run on the node before the
+	 * steps ahead of it are checked. Kinds without it are checked live.
+	 */
+	bool batchable;
 };
 
 /** Look a kind up by its YAML key; NULL when unknown. */

@@ -179,12 +179,67 @@ static void trim__copy(char *dst, const char *s, size_t n)
 	dst[n] = '\0';
 }
 
+/*
+ * Dotted versions compared number by number ("1.9" < "1.22" < "1.22.1");
+ * a leading 'v' is ignored and an empty side is older than any version.
+ */
+static int version__cmp(const char *a, const char *b)
+{
+	a += *a == 'v';
+	b += *b == 'v';
+	while (*a || *b) {
+		char *ea, *eb;
+		unsigned long x = strtoul(a, &ea, 10), y = strtoul(b, &eb, 10);
+		if (ea == a && eb == b)
+			return strcmp(a, b);
+		if (ea == a || eb == b)
+			return ea == a ? -1 : 1;
+		if (x != y)
+			return x < y ? -1 : 1;
+		a = *ea == '.' ? ea + 1 : ea;
+		b = *eb == '.' ? eb + 1 : eb;
+		if ((!*a) != (!*b))
+			return !*a ? -1 : 1;
+	}
+	return 0;
+}
+
+/* "A >= B" and "A < B": version comparisons (Go, kernel, runtime versions). */
+static int truthy__version(const char *text, const char *op, bool ge)
+{
+	size_t ln = (size_t)(op - text), rn = strlen(op + (ge ? 2 : 1));
+	char *a = malloc(ln + 1), *b = malloc(rn + 1);
+	if (!a || !b)
+		abort();
+	trim__copy(a, text, ln);
+	trim__copy(b, op + (ge ? 2 : 1), rn);
+	int c = version__cmp(a, b);
+	free(a);
+	free(b);
+	return ge ? c >= 0 : c < 0;
+}
+
 int template_truthy(const char *text)
 {
+	const char *and = strstr(text, " and ");
+	if (and) {
+		char *left = malloc((size_t)(and - text) + 1);
+		if (!left)
+			abort();
+		memcpy(left, text, (size_t)(and - text));
+		left[and - text] = '\0';
+		int t = template_truthy(left) && template_truthy(and + 5);
+		free(left);
+		return t;
+	}
 	const char *op = strstr(text, "==");
 	bool neg = false;
 	if (!op && (op = strstr(text, "!=")))
 		neg = true;
+	if (!op && (op = strstr(text, ">=")))
+		return truthy__version(text, op, true);
+	if (!op && (op = strstr(text, " < ")))
+		return truthy__version(text, op + 1, false);
 	if (op) {
 		size_t ln = (size_t)(op - text), rn = strlen(op + 2);
 		char *a = malloc(ln + 1), *b = malloc(rn + 1);

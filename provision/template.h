@@ -26,7 +26,11 @@ int template_render(struct buf *out, const struct scope *sc, const char *file,
 /** Deep copy of in with every scalar rendered; marks are kept. */
 int template_render_node(struct ynode **out, const struct scope *sc, const char *file,
 			 const struct ynode *in);
-/** Truth of a rendered `when`: "a == b", "a != b", or non-empty and not false/no/0. */
+/**
+ * Truth of a rendered `when`: "a == b", "a != b", the version comparisons
+ * "a >= b" and "a < b" (dotted numbers; empty is oldest), or non-empty and
+ * not false/no/0; "X and Y" is true when both are.
+ */
 int template_truthy(const char *text);
 
 #endif

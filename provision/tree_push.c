@@ -16,6 +16,7 @@
 #include <archive_entry.h>
 
 #include "error.h"
+#include "extract.h"
 #include "fsutil.h"
 #include "tree_push.h"
 #include "banned.h"
@@ -102,6 +103,23 @@ out:
 	return r;
 }
 
+/* dest's parent on the node, as a local extract makes it (mkdir -p) */
+static int tree__parent(struct host *h, const char *mdest)
+{
+	struct buf parent = BUF_INIT;
+	fs_dirname(&parent, mdest);
+	const char *argv[] = { "mkdir", "-p", "--", parent.ptr, NULL };
+	struct spawn sp = SPAWN_INIT;
+	sp.argv = argv;
+	sp.timeout_ms = 60000;
+	int r = host_run(h, &sp);
+	if (!r && sp.status)
+		r = np_error_set("cannot make '%s' on %s: %s", parent.ptr, h->name, sp.err.ptr);
+	spawn_release(&sp);
+	buf_release(&parent);
+	return r;
+}
+
 int tree_push(struct host *h, const char *local_dir, const char *dest, const char *tmp_dir)
 {
 	struct buf tar = BUF_INIT, rtar = BUF_INIT, mtar = BUF_INIT, mdest = BUF_INIT;
@@ -122,7 +140,8 @@ int tree_push(struct host *h, const char *local_dir, const char *dest, const cha
 	sp.argv = argv;
 	sp.timeout_ms = 3600 * 1000;
 	int r = fs_mkdir_p(tmp_dir, 0700);
-	if (!r && !(r = tar__dir(local_dir, tar.ptr)) && !(r = tar__upload(h, tar.ptr, rtar.ptr)) &&
+	if (!r && !(r = tar__dir(local_dir, tar.ptr)) && !(r = tree__parent(h, mdest.ptr)) &&
+	    !(r = tar__upload(h, tar.ptr, rtar.ptr)) &&
 	    !(r = host_run(h, &sp)) && sp.status)
 		r = np_error_set("unpacking into '%s' on %s failed (status %d): %s", dest, h->name,
 				 sp.status, sp.err.ptr);
@@ -134,5 +153,21 @@ int tree_push(struct host *h, const char *local_dir, const char *dest, const cha
 	buf_release(&rtar);
 	buf_release(&mtar);
 	buf_release(&mdest);
+	return r;
+}
+
+int tree_push_archive(struct host *h, const char *state_dir, const char *src, const void *data, size_t len,
+		      const char *dest, const struct extract_opts *o)
+{
+	struct buf tmp = BUF_INIT, tree = BUF_INIT;
+	buf_addf(&tmp, "%s/tmp/unpack-%ld", state_dir, (long)getpid());
+	buf_addf(&tree, "%s/tree", tmp.ptr);
+	fs_remove_tree(tmp.ptr);
+	int r = src ? extract_file(src, tree.ptr, o) : extract_mem(data, len, tree.ptr, o);
+	if (!r)
+		r = tree_push(h, tree.ptr, dest, tmp.ptr);
+	fs_remove_tree(tmp.ptr);
+	buf_release(&tmp);
+	buf_release(&tree);
 	return r;
 }

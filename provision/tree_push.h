@@ -12,5 +12,13 @@
 
 /** Replace dest on h by the contents of local_dir; tmp_dir holds the tar meanwhile. */
 int tree_push(struct host *h, const char *local_dir, const char *dest, const char *tmp_dir);
+struct extract_opts;
+/**
+ * Unpack an archive here (the file src, or len bytes at data when src is
+ * NULL), checked as a local extract is, into a temp dir under state_dir,
+ * and push the clean tree to dest on h: hostile entries never reach it.
+ */
+int tree_push_archive(struct host *h, const char *state_dir, const char *src, const void *data, size_t len,
+		      const char *dest, const struct extract_opts *o);
 
 #endif

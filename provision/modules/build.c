@@ -8,7 +8,8 @@
  * re-extracted or edited tree changes mtimes anyway. The build's own
  * products are part of the fingerprint, which is what makes "unchanged
  * since the last build" exact. Output goes to STATE/logs/; on failure the
- * last 40 lines are shown.
+ * last 40 lines are shown. On a terminal a status line shows the elapsed
+ * time and the log's last line while it runs (progress.h).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -23,12 +24,13 @@
 #include "exec.h"
 #include "fsutil.h"
 #include "host.h"
+#include "progress.h"
 #include "sha256.h"
 #include "step.h"
 #include "banned.h"
 
 static const struct arg_spec build_args[] = {
-	{ "dir", ARG_STR, true, NULL },
+	{ "dir", ARG_PATH, true, NULL },
 	{ "commands", ARG_STR_OR_LIST, true, NULL },
 	{ "env", ARG_MAP, false, NULL },
 	{ "inputs", ARG_STR_OR_LIST, false, NULL },
@@ -90,7 +92,7 @@ static void fp__walk_remote(struct sha256_ctx *h, struct host *host, const char 
 static void build__fingerprint(struct run_ctx *ctx, const struct ynode *a, char out[SHA256_HEX_LEN + 1])
 {
 	struct sha256_ctx *h = sha256_new();
-	struct buf p = BUF_INIT;
+	struct buf p = BUF_INIT, t = BUF_INIT;
 	const char **cmds = args_list(a, "commands"), **in = args_list(a, "inputs");
 	const char *dir = args_str(a, "dir", NULL);
 	if (!h)
@@ -105,9 +107,16 @@ static void build__fingerprint(struct run_ctx *ctx, const struct ynode *a, char 
 	const char *def[] = { dir, NULL };
 	for (const char **i = in[0] ? in : def; *i; i++) {
 		buf_reset(&p);
-		host_map_path(&p, ctx->host, (*i)[0] == '/' ? *i : dir);
+		buf_reset(&t);
+		buf_adds(&t, (*i)[0] == '/' ? *i : dir);
 		if ((*i)[0] != '/' && *i != dir)
-			buf_addf(&p, "/%s", *i);
+			buf_addf(&t, "/%s", *i);
+		/* read where it resolves inside the root (a missing input is hashed as missing) */
+		if (!host_is_local(ctx->host) || host_local_resolve(&p, ctx->host, t.ptr, true)) {
+			np_error_clear();
+			buf_reset(&p);
+			host_map_path(&p, ctx->host, t.ptr);
+		}
 		if (host_is_local(ctx->host))
 			fp__walk(h, &p, 0);
 		else
@@ -117,6 +126,7 @@ static void build__fingerprint(struct run_ctx *ctx, const struct ynode *a, char 
 	free(cmds);
 	free(in);
 	buf_release(&p);
+	buf_release(&t);
 }
 
 /* Keyed by dir, and by host when remote: one state dir may serve many nodes. */
@@ -205,8 +215,14 @@ static int build_apply(struct run_ctx *ctx, const struct ynode *a, struct change
 		r = np_error_set("cannot create build log '%s'", log.ptr);
 		goto out;
 	}
+	/* a long build is silent otherwise: on a terminal, time and the log's last line */
+	struct progress_watch *pw;
+	char label[96];
+	snprintf(label, sizeof(label), "  building '%.60s'", ctx->step_name);
+	progress_watch_start(&pw, label, log.ptr);
 	for (size_t i = 0; cmds[i] && !r; i++)
 		r = build__run_one(ctx, a, cmds[i], fd);
+	progress_watch_stop(pw);
 	close(fd);
 	if (r) {
 		fs_read_file(&text, log.ptr);

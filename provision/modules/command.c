@@ -19,8 +19,8 @@ static const struct arg_spec command_args[] = {
 	{ "argv", ARG_LIST, false, NULL },
 	{ "shell", ARG_STR, false, NULL },
 	{ "env", ARG_MAP, false, NULL },
-	{ "cwd", ARG_STR, false, NULL },
-	{ "creates", ARG_STR, false, NULL },
+	{ "cwd", ARG_PATH, false, NULL },
+	{ "creates", ARG_PATH, false, NULL },
 	{ "unless", ARG_STR_OR_LIST, false, NULL },
 	{ "timeout", ARG_INT, false, NULL },
 	{ NULL, 0, false, NULL },
@@ -103,4 +103,4 @@ static int command_apply(struct run_ctx *ctx, const struct ynode *a, struct chan
 }
 
 const struct step_kind step_command = { "command", command_args, command_validate, command_check,
-					command_apply, false };
+					command_apply, false, true };

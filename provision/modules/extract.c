@@ -24,6 +24,7 @@
 #include "sha256.h"
 #include "step.h"
 #include "tree_push.h"
+#include "unpack.h"
 #include "banned.h"
 
 #define MARKER ".nodeprep-extract"
@@ -49,8 +50,8 @@ static int extract__hash(struct run_ctx *ctx, const char *src, struct extract_pl
 			 char h[SHA256_HEX_LEN + 1])
 {
 	if (host_is_local(ctx->host)) {
-		host_map_path(&p->src, ctx->host, src);
-		return sha256_hex_file(h, p->src.ptr);
+		int r = host_local_resolve(&p->src, ctx->host, src, true);
+		return r ? r : sha256_hex_file(h, p->src.ptr);
 	}
 	buf_adds(&p->src, src);
 	int r = host_read_file(ctx->host, src, &p->data);
@@ -98,42 +99,44 @@ out:
 	return r;
 }
 
-/* Remote: unpack and check the archive here (read by check), push the tree. */
-static int extract__remote(struct run_ctx *ctx, struct extract_plan *p, const char *dest,
-			   const struct extract_opts *o)
+/* see unpack.h: the local half of extract and gomod */
+int unpack_in_root(struct run_ctx *ctx, const char *archive, const char *dest,
+		   const struct extract_opts *o)
 {
-	struct buf tmp = BUF_INIT, tree = BUF_INIT;
-	buf_addf(&tmp, "%s/tmp/extract-%ld", ctx->opts->state_dir, (long)getpid());
-	buf_addf(&tree, "%s/tree", tmp.ptr);
-	fs_remove_tree(tmp.ptr);
-	int r = extract_mem(p->data.ptr, p->data.len, tree.ptr, o);
+	struct buf shown = BUF_INIT;
+	const char *name;
+	int dir = -1;
+	int r = host_local_open_parent(ctx->host, dest, &name, &dir);
+	host_map_path(&shown, ctx->host, dest);
 	if (!r)
-		r = tree_push(ctx->host, tree.ptr, dest, tmp.ptr);
-	fs_remove_tree(tmp.ptr);
-	buf_release(&tmp);
-	buf_release(&tree);
+		r = extract_file_at(archive, dir, name, shown.ptr, o);
+	if (dir >= 0)
+		close(dir);
+	buf_release(&shown);
 	return r;
 }
 
 static int extract_apply(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
 {
 	struct extract_plan *p = ch->priv;
-	struct buf dest = BUF_INIT, keep = BUF_INIT;
-	int r = journal_record_tree(ctx->journal, ctx->host, ch->path, &keep);
+	struct buf keep = BUF_INIT;
+	int r = host_is_local(ctx->host) ? ctx_mkdir_parent(ctx, ch->path) : 0;
+	if (!r)
+		r = journal_record_tree(ctx->journal, ctx->host, ch->path, &keep);
 	/* the marker travels inside the tree: it appears with the tree, at once;
 	 * a replaced tree goes to the journal's backups, for rollback */
 	struct extract_opts o = { (int)args_int(a, "strip_components", 0), 0,
 				  args_bool(a, "allow_outside_symlinks", false), MARKER, p->marker.ptr,
 				  keep.len ? keep.ptr : NULL };
-	host_map_path(&dest, ctx->host, ch->path);
 	if (!r && !host_is_local(ctx->host)) {
-		r = extract__remote(ctx, p, ch->path, &o);
+		/* unpack and check the archive here (read by check), push the tree */
+		r = tree_push_archive(ctx->host, ctx->opts->state_dir, NULL, p->data.ptr, p->data.len,
+				      ch->path, &o);
 	} else if (!r) {
-		r = extract_file(p->src.ptr, dest.ptr, &o);
+		r = unpack_in_root(ctx, p->src.ptr, ch->path, &o);
 	}
 	if (r)
 		np_error_prefix("extract '%s'", p->src.ptr);
-	buf_release(&dest);
 	buf_release(&keep);
 	return r;
 }

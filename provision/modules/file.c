@@ -16,7 +16,7 @@
 #include "banned.h"
 
 static const struct arg_spec file_args[] = {
-	{ "path", ARG_STR, true, NULL },
+	{ "path", ARG_PATH, true, NULL },
 	{ "content", ARG_STR, false, NULL },
 	{ "template", ARG_STR, false, NULL },
 	{ "mode", ARG_MODE, false, NULL },
@@ -131,4 +131,4 @@ static int file_apply(struct run_ctx *ctx, const struct ynode *a, struct change 
 	return ctx_chmod_chown(ctx, ch->path, mode, p->uid, p->gid);
 }
 
-const struct step_kind step_file = { "file", file_args, file_validate, file_check, file_apply, false };
+const struct step_kind step_file = { "file", file_args, file_validate, file_check, file_apply, false, true };

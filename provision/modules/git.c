@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <git2.h>
 
 #include "error.h"
 #include "exec.h"
 #include "fsutil.h"
+#include "gomod.h"
 #include "host.h"
 #include "journal.h"
 #include "known_hosts.h"
@@ -190,14 +192,33 @@ static void git__local_copy(struct buf *out, struct run_ctx *ctx, const char *de
 	buf_addf(out, "%s/git/%.32s", ctx->opts->state_dir, h);
 }
 
+/* The Go module a `--source NAME=gomod:MODULE@VERSION` names, or NULL. */
+static const char *git__gomod(struct run_ctx *ctx, const struct ynode *a)
+{
+	const char *s = ctx_source_override(ctx, args_str(a, "name", NULL));
+	return s && !strncmp(s, "gomod:", 6) ? s + 6 : NULL;
+}
+
 static int gitstep_check(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
 {
 	struct buf path = BUF_INIT, marker = BUF_INIT, have = BUF_INIT;
 	char want[GIT_OID_HEXSZ + 1] = "";
+	const char *mod = git__gomod(ctx, a);
+	if (mod)
+		return gomod_check(ctx, a, ch, mod);
 	ch->path = args_str(a, "dest", NULL);
 	if (host_is_local(ctx->host)) {
-		host_map_path(&path, ctx->host, ch->path);
-		int r = git__check_at(ctx, a, ch, path.ptr, want);
+		struct host_stat st;
+		int r = host_stat(ctx->host, ch->path, &st);
+		/* the clone is renamed over dest's own entry: a link there would
+		 * be replaced, not followed */
+		if (!r && st.is_link)
+			r = np_error_setc(NP_EINVALID, "git: dest '%s' is a symlink; give the directory it points to",
+					  ch->path);
+		if (!r)
+			r = host_local_resolve(&path, ctx->host, ch->path, false);
+		if (!r)
+			r = git__check_at(ctx, a, ch, path.ptr, want);
 		buf_release(&path);
 		return r;
 	}
@@ -301,9 +322,13 @@ static int git__clone(git_repository **repo, const char *url, const char *tmp, s
 	return git_clone(repo, url, tmp, &o) ? git__fail(url) : 0;
 }
 
-/* Clone or update the checkout at path (local) to the wanted commit. */
-static int git__apply_at(struct run_ctx *ctx, const struct ynode *a, const char *path,
-			 char want_hex[GIT_OID_HEXSZ + 1])
+/*
+ * Clone or update the checkout at path (local) to the wanted commit. A
+ * fresh clone is made beside it and renamed in relative to dir when the
+ * caller opened the directory that holds it (name: path's last part).
+ */
+static int git__apply_at(struct run_ctx *ctx, const struct ynode *a, const char *path, int dir,
+			 const char *name, char want_hex[GIT_OID_HEXSZ + 1])
 {
 	struct buf url = BUF_INIT, tmp = BUF_INIT;
 	git_repository *repo = NULL;
@@ -324,8 +349,13 @@ static int git__apply_at(struct run_ctx *ctx, const struct ynode *a, const char 
 	}
 	if ((r = git__resolve(&want, repo, a)) || (r = git__checkout(repo, &want, a, &p)))
 		goto out;
-	if (fresh && rename(tmp.ptr, path) < 0)
+	if (fresh && dir >= 0) {
+		const char *tname = strrchr(tmp.ptr, '/');
+		if (renameat(dir, tname ? tname + 1 : tmp.ptr, dir, name) < 0)
+			r = np_error_set("cannot move the clone into '%s'", path);
+	} else if (fresh && rename(tmp.ptr, path) < 0) {
 		r = np_error_set("cannot move the clone into '%s'", path);
+	}
 	git_oid_tostr(want_hex, GIT_OID_HEXSZ + 1, &want);
 out:
 	git_repository_free(repo);
@@ -342,13 +372,27 @@ static int gitstep_apply(struct run_ctx *ctx, const struct ynode *a, struct chan
 	struct buf path = BUF_INIT, marker = BUF_INIT, tmp = BUF_INIT;
 	char want[GIT_OID_HEXSZ + 1] = "", line[GIT_OID_HEXSZ + 2];
 	bool local = host_is_local(ctx->host);
-	int r = journal_record_tree(ctx->journal, ctx->host, ch->path, NULL);
-	if (local)
-		host_map_path(&path, ctx->host, ch->path);
-	else
-		git__local_copy(&path, ctx, ch->path);
+	if (git__gomod(ctx, a))
+		return gomod_apply(ctx, a, ch);
+	const char *name = NULL;
+	int dir = -1;
+	/* locally: the checkout's place, resolved inside the root; its parent
+	 * made through the journal and held open for the final rename */
+	int r = local ? ctx_mkdir_parent(ctx, ch->path) : 0;
 	if (!r)
-		r = git__apply_at(ctx, a, path.ptr, want);
+		r = journal_record_tree(ctx->journal, ctx->host, ch->path, NULL);
+	if (local) {
+		if (!r)
+			r = host_local_resolve(&path, ctx->host, ch->path, false);
+		if (!r)
+			r = host_local_open_parent(ctx->host, ch->path, &name, &dir);
+	} else {
+		git__local_copy(&path, ctx, ch->path);
+	}
+	if (!r)
+		r = git__apply_at(ctx, a, path.ptr, dir, name, want);
+	if (dir >= 0)
+		close(dir);
 	if (!r && !local) {
 		buf_addf(&marker, "%s/" GIT_MARKER, path.ptr);
 		snprintf(line, sizeof(line), "%s\n", want);

@@ -21,15 +21,26 @@
 
 static const struct arg_spec install_args[] = {
 	{ "src", ARG_STR, true, NULL },
-	{ "dest", ARG_STR, true, NULL },
+	{ "dest", ARG_PATH, true, NULL },
 	{ "mode", ARG_MODE, false, NULL },
 	{ "owner", ARG_STR, false, NULL },
 	{ "group", ARG_STR, false, NULL },
 	{ "backup", ARG_BOOL, false, NULL },
-	{ "backup_path", ARG_STR, false, NULL },
+	{ "backup_path", ARG_PATH, false, NULL },
 	{ "remote_src", ARG_BOOL, false, NULL },
 	{ NULL, 0, false, NULL },
 };
+
+/* src is a target path with remote_src: absolute then, as every target path */
+static int install_validate(const char *f, const struct ynode *a)
+{
+	const struct ynode *src = ynode_get(a, "src");
+	if (args_bool(a, "remote_src", false) && src && src->type == YNODE_SCALAR &&
+	    !strstr(src->value, "{{") && src->value[0] != '/')
+		return ynode_error(f, src, "install: 'src' must be an absolute path with remote_src, not '%s'",
+				   src->value);
+	return 0;
+}
 
 struct install_plan {
 	struct buf src_data;
@@ -132,5 +143,5 @@ static int install_apply(struct run_ctx *ctx, const struct ynode *a, struct chan
 	return r;
 }
 
-const struct step_kind step_install = { "install", install_args, NULL, install_check,
-					install_apply, false };
+const struct step_kind step_install = { "install", install_args, install_validate, install_check,
+					install_apply, false, true };

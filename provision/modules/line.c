@@ -14,7 +14,7 @@
 #include "banned.h"
 
 static const struct arg_spec line_args[] = {
-	{ "path", ARG_STR, true, NULL },
+	{ "path", ARG_PATH, true, NULL },
 	{ "regexp", ARG_STR, false, NULL },
 	{ "line", ARG_STR, false, NULL },
 	{ "state", ARG_STR, false, "present|absent" },
@@ -40,41 +40,46 @@ static int line_validate(const char *f, const struct ynode *a)
 	return 0;
 }
 
+/* The next line of text at *l (without its newline) as a new string; *l moves past it. */
+static char *line__next(const char **l, size_t *n)
+{
+	const char *nl = strchr(*l, '\n');
+	*n = nl ? (size_t)(nl - *l) : strlen(*l);
+	char *s = strndup(*l, *n);
+	if (!s)
+		abort();
+	*l = nl ? nl + 1 : *l + *n;
+	return s;
+}
+
 /* Rebuild text into out, line by line, applying the edit. */
 static void line__edit(struct buf *out, const char *text, regex_t *rx, const char *want,
 		       bool absent)
 {
 	long last_match = -1, exact = -1, idx = 0;
+	size_t n;
 	for (const char *l = text; *l; idx++) {
-		const char *nl = strchr(l, '\n');
-		size_t n = nl ? (size_t)(nl - l) : strlen(l);
-		char *s = strndup(l, n);
-		if (!s)
-			abort();
+		char *s = line__next(&l, &n);
 		if (rx && !regexec(rx, s, 0, NULL, 0))
 			last_match = idx;
 		if (want && !strcmp(s, want))
 			exact = idx;
 		free(s);
-		l = nl ? nl + 1 : l + n;
 	}
 	idx = 0;
 	for (const char *l = text; *l; idx++) {
-		const char *nl = strchr(l, '\n');
-		size_t n = nl ? (size_t)(nl - l) : strlen(l);
-		char *s = strndup(l, n);
-		if (!s)
-			abort();
+		const char *at = l;
+		char *s = line__next(&l, &n);
 		bool match = rx && !regexec(rx, s, 0, NULL, 0);
 		free(s);
-		if (absent && match) {
-		} else if (!absent && idx == last_match) {
+		if (absent && match)
+			continue;
+		if (!absent && idx == last_match) {
 			buf_addf(out, "%s\n", want);
 		} else {
-			buf_add(out, l, n);
+			buf_add(out, at, n);
 			buf_addch(out, '\n');
 		}
-		l = nl ? nl + 1 : l + n;
 	}
 	if (!absent && last_match < 0 && exact < 0)
 		buf_addf(out, "%s\n", want);
@@ -112,4 +117,4 @@ out:
 	return r;
 }
 
-const struct step_kind step_line = { "line", line_args, line_validate, line_check, NULL, false };
+const struct step_kind step_line = { "line", line_args, line_validate, line_check, NULL, false, true };

@@ -8,14 +8,14 @@
 #include "step.h"
 #include "banned.h"
 
-extern const struct step_kind step_file, step_line, step_yaml_set, step_toml_set,
+extern const struct step_kind step_file, step_line, step_yaml_set, step_toml_set, step_json_set,
 	step_install, step_command, step_verify, step_service, step_packages, step_fetch,
 	step_extract, step_build, step_git;
 
 static const struct step_kind *const kinds[] = {
-	&step_file,    &step_line,    &step_yaml_set, &step_toml_set, &step_install,
-	&step_command, &step_verify,  &step_service,  &step_packages, &step_fetch,
-	&step_extract, &step_build,   &step_git,
+	&step_file,    &step_line,    &step_yaml_set, &step_toml_set, &step_json_set,
+	&step_install, &step_command, &step_verify,   &step_service,  &step_packages,
+	&step_fetch,   &step_extract, &step_build,    &step_git,
 };
 
 const struct step_kind *step_kind_find(const char *name)

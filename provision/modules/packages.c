@@ -49,7 +49,14 @@ static int pkg__installed_apt(struct run_ctx *ctx, const char **names, struct bu
 		abort();
 	argv[k++] = "dpkg-query";
 	if (ctx->host->root[0]) {
-		buf_addf(&admin, "--admindir=%s/var/lib/dpkg", ctx->host->root);
+		/* the root's database, found as a chroot would find it (an image's
+		 * /var/lib/dpkg may be a link): never the host's by way of a link */
+		buf_adds(&admin, "--admindir=");
+		if (host_local_resolve(&admin, ctx->host, "/var/lib/dpkg", true)) {
+			free(argv);
+			buf_release(&admin);
+			return NP_ERROR;
+		}
 		argv[k++] = admin.ptr;
 	}
 	argv[k++] = "-W";
@@ -139,6 +146,8 @@ out:
 	return r;
 }
 
+#define PKG_LOCK_WAIT_S "600"
+
 static int packages_apply(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
 {
 	struct pkg_plan *p = ch->priv;
@@ -151,6 +160,12 @@ static int packages_apply(struct run_ctx *ctx, const struct ynode *a, struct cha
 	argv[k++] = p->apt ? "apt-get" : "dnf";
 	argv[k++] = absent ? "remove" : "install";
 	argv[k++] = "-y";
+	/*
+	 * Wait for another apt (unattended-upgrades on a fresh VM, a second
+	 * nodeprep) instead of failing at once on the dpkg lock.
+	 */
+	if (p->apt)
+		argv[k++] = "-oDPkg::Lock::Timeout=" PKG_LOCK_WAIT_S;
 	if (p->apt && !absent)
 		argv[k++] = "--no-install-recommends";
 	for (size_t i = 0; i < p->n; i++)
@@ -163,7 +178,7 @@ static int packages_apply(struct run_ctx *ctx, const struct ynode *a, struct cha
 	int r = ctx_run(ctx, &sp);
 	if (!r && sp.status && p->apt && !absent) {
 		/* stale package lists are the usual cause: refresh once and retry */
-		const char *upd[] = { "apt-get", "update", "-q", NULL };
+		const char *upd[] = { "apt-get", "update", "-q", "-oDPkg::Lock::Timeout=" PKG_LOCK_WAIT_S, NULL };
 		struct spawn su = SPAWN_INIT;
 		su.argv = upd;
 		su.timeout_ms = 10 * 60 * 1000;
@@ -186,4 +201,4 @@ static int packages_apply(struct run_ctx *ctx, const struct ynode *a, struct cha
 }
 
 const struct step_kind step_packages = { "packages", packages_args, NULL, packages_check,
-					 packages_apply, false };
+					 packages_apply, false, true };

@@ -22,7 +22,7 @@
 
 static const struct arg_spec fetch_args[] = {
 	{ "url", ARG_STR, true, NULL },
-	{ "dest", ARG_STR, true, NULL },
+	{ "dest", ARG_PATH, true, NULL },
 	{ "sha256", ARG_STR, false, NULL },
 	{ "insecure", ARG_BOOL, false, NULL },
 	{ "name", ARG_STR, false, NULL },
@@ -46,13 +46,14 @@ static int fetch_validate(const char *f, const struct ynode *a)
 
 static const struct arg_spec git_args[] = {
 	{ "repo", ARG_STR, true, NULL },
-	{ "dest", ARG_STR, true, NULL },
+	{ "dest", ARG_PATH, true, NULL },
 	{ "ref", ARG_STR, false, NULL },
 	{ "commit", ARG_STR, false, NULL },
 	{ "submodules", ARG_BOOL, false, NULL },
 	{ "name", ARG_STR, false, NULL },
 	{ "ssh_key", ARG_STR, false, NULL },
 	{ "known_hosts", ARG_STR, false, NULL },
+	{ "gomod_sum", ARG_STR, false, NULL },
 	{ NULL, 0, false, NULL },
 };
 
@@ -63,12 +64,16 @@ static int gitstep_validate(const char *f, const struct ynode *a)
 		return ynode_error(f, a, "git: give 'ref' (tag, branch or commit) or 'commit'");
 	if (c && !strstr(c->value, "{{") && (strlen(c->value) != 40 || strspn(c->value, "0123456789abcdef") != 40))
 		return ynode_error(f, c, "git: commit must be a full 40-digit lowercase hex id");
+	const struct ynode *gs = ynode_get(a, "gomod_sum");
+	if (gs && !strstr(gs->value, "{{") && strncmp(gs->value, "h1:", 3))
+		return ynode_error(f, gs, "git: gomod_sum must be a Go module hash 'h1:...', got '%s'",
+				   gs->value);
 	return 0;
 }
 
 static const struct arg_spec extract_args[] = {
-	{ "src", ARG_STR, true, NULL },
-	{ "dest", ARG_STR, true, NULL },
+	{ "src", ARG_PATH, true, NULL },
+	{ "dest", ARG_PATH, true, NULL },
 	{ "strip_components", ARG_INT, false, NULL },
 	{ "allow_outside_symlinks", ARG_BOOL, false, NULL },
 	{ NULL, 0, false, NULL },

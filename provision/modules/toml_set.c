@@ -14,11 +14,12 @@
 
 #include "error.h"
 #include "exec.h"
+#include "keyedit.h"
 #include "step.h"
 #include "banned.h"
 
 static const struct arg_spec toml_set_args[] = {
-	{ "path", ARG_STR, true, NULL },
+	{ "path", ARG_PATH, true, NULL },
 	{ "table", ARG_STR, false, NULL },
 	{ "set", ARG_MAP, true, NULL },
 	{ "mode", ARG_MODE, false, NULL },
@@ -124,30 +125,7 @@ static void toml__scalar(struct buf *out, const struct ynode *v)
 		buf_addf(out, "%ld", n);
 		return;
 	}
-	buf_addch(out, '"');
-	for (const char *p = v->value; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_addf(out, "\\%c", *p);
-		else if (*p == '\n')
-			buf_adds(out, "\\n");
-		else
-			buf_addch(out, *p);
-	}
-	buf_addch(out, '"');
-}
-
-static void toml__value(struct buf *out, const struct ynode *v)
-{
-	if (v->type == YNODE_SCALAR) {
-		toml__scalar(out, v);
-		return;
-	}
-	buf_addch(out, '[');
-	for (size_t i = 0; i < v->n; i++) {
-		buf_adds(out, i ? ", " : "");
-		toml__scalar(out, v->items[i]);
-	}
-	buf_addch(out, ']');
+	keyedit_add_quoted(out, v->value);
 }
 
 static size_t lines__split(struct line **out, const struct buf *text)
@@ -178,7 +156,7 @@ static int toml__set_one(struct buf *text, const char *file, const char *table, 
 	long hit = -1, last_key = -1;
 	int r = 0;
 	toml__norm(&wkey, key, strlen(key));
-	toml__value(&val, want);
+	keyedit_add_value(&val, want, toml__scalar);
 	for (i = 0; i < n; i++) {
 		if (!toml__header(&ls[i], &name))
 			continue;
@@ -245,25 +223,21 @@ out:
 	return r;
 }
 
+static int toml__set_key(struct buf *text, const char *file, const char *key,
+			 const struct ynode *want, void *table)
+{
+	return toml__set_one(text, file, table, key, want);
+}
+
 static int toml_set_check(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
 {
-	const char *path = args_str(a, "path", NULL);
-	const struct ynode *set = ynode_get(a, "set");
 	struct buf table = BUF_INIT;
 	const char *t = args_str(a, "table", "");
-	int r = ctx_load_old(ctx, path, ch);
 	toml__norm(&table, t, strlen(t));
-	buf_add(&ch->new, ch->old.ptr, ch->old.len);
-	for (size_t i = 0; i < set->n && !r; i++)
-		r = toml__set_one(&ch->new, path, table.ptr, set->keys[i]->value, set->items[i]);
+	int r = keyedit_check(ctx, a, ch, toml__set_key, table.ptr);
 	buf_release(&table);
-	ch->mode = args_mode(a, "mode");
-	if (!ch->old_exists && ch->mode < 0)
-		ch->mode = 0644;
-	ch->needed = !ch->old_exists || ch->old.len != ch->new.len ||
-		     memcmp(ch->old.ptr, ch->new.ptr, ch->new.len);
 	return r;
 }
 
 const struct step_kind step_toml_set = { "toml_set", toml_set_args, toml_set_validate,
-					 toml_set_check, NULL, false };
+					 toml_set_check, NULL, false, true };

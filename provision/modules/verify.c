@@ -18,7 +18,7 @@ static const struct arg_spec verify_args[] = {
 	{ "expect_output", ARG_STR, false, NULL },
 	{ "expect_status", ARG_INT, false, NULL },
 	{ "env", ARG_MAP, false, NULL },
-	{ "cwd", ARG_STR, false, NULL },
+	{ "cwd", ARG_PATH, false, NULL },
 	{ "timeout", ARG_INT, false, NULL },
 	{ NULL, 0, false, NULL },
 };
@@ -78,4 +78,4 @@ out:
 }
 
 const struct step_kind step_verify = { "verify", verify_args, verify_validate, verify_check,
-				       NULL, true };
+				       NULL, true, true };

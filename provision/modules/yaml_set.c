@@ -16,11 +16,12 @@
 
 #include "error.h"
 #include "exec.h"
+#include "keyedit.h"
 #include "step.h"
 #include "banned.h"
 
 static const struct arg_spec yaml_set_args[] = {
-	{ "path", ARG_STR, true, NULL },
+	{ "path", ARG_PATH, true, NULL },
 	{ "set", ARG_MAP, true, NULL },
 	{ "mode", ARG_MODE, false, NULL },
 	{ NULL, 0, false, NULL },
@@ -56,31 +57,7 @@ static void scalar__emit(struct buf *out, const struct ynode *v)
 		buf_adds(out, v->value);
 		return;
 	}
-	buf_addch(out, '"');
-	for (const char *p = v->value; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_addf(out, "\\%c", *p);
-		else if (*p == '\n')
-			buf_adds(out, "\\n");
-		else
-			buf_addch(out, *p);
-	}
-	buf_addch(out, '"');
-}
-
-static void value__emit(struct buf *out, const struct ynode *v)
-{
-	if (v->type == YNODE_SCALAR) {
-		scalar__emit(out, v);
-		return;
-	}
-	buf_addch(out, '[');
-	for (size_t i = 0; i < v->n; i++) {
-		if (i)
-			buf_adds(out, ", ");
-		scalar__emit(out, v->items[i]);
-	}
-	buf_addch(out, ']');
+	keyedit_add_quoted(out, v->value);
 }
 
 static bool scalar__same(const struct ynode *have, const struct ynode *want)
@@ -122,7 +99,7 @@ static void insert__keys(struct buf *ins, char **segs, size_t from, size_t nseg,
 			buf_addch(ins, '\n');
 		} else {
 			buf_addch(ins, ' ');
-			value__emit(ins, want);
+			keyedit_add_value(ins, want, scalar__emit);
 			buf_addch(ins, '\n');
 		}
 	}
@@ -167,7 +144,7 @@ static int yaml__set_one(struct buf *text, const char *file, const char *dotted,
 	if (i == nseg) {
 		if (value__same(node, want))
 			goto out;
-		value__emit(&ins, want);
+		keyedit_add_value(&ins, want, scalar__emit);
 		buf__splice(text, node->start.offset, node->end.offset - node->start.offset, &ins);
 	} else if (node->type != YNODE_MAP) {
 		r = np_error_setc(NP_EINVALID, "%s:%zu:%zu: '%s' is %s, so '%s' cannot be set inside it",
@@ -207,23 +184,17 @@ out:
 	return r;
 }
 
+static int yaml__set_key(struct buf *text, const char *file, const char *key,
+			 const struct ynode *want, void *priv)
+{
+	(void)priv;
+	return yaml__set_one(text, file, key, want);
+}
+
 static int yaml_set_check(struct run_ctx *ctx, const struct ynode *a, struct change *ch)
 {
-	const char *path = args_str(a, "path", NULL);
-	const struct ynode *set = ynode_get(a, "set");
-	int r = ctx_load_old(ctx, path, ch);
-	if (r)
-		return r;
-	buf_add(&ch->new, ch->old.ptr, ch->old.len);
-	for (size_t i = 0; i < set->n && !r; i++)
-		r = yaml__set_one(&ch->new, path, set->keys[i]->value, set->items[i]);
-	ch->mode = args_mode(a, "mode");
-	if (!ch->old_exists && ch->mode < 0)
-		ch->mode = 0644;
-	ch->needed = !ch->old_exists || ch->old.len != ch->new.len ||
-		     memcmp(ch->old.ptr, ch->new.ptr, ch->new.len);
-	return r;
+	return keyedit_check(ctx, a, ch, yaml__set_key, NULL);
 }
 
 const struct step_kind step_yaml_set = { "yaml_set", yaml_set_args, yaml_set_validate,
-					 yaml_set_check, NULL, false };
+					 yaml_set_check, NULL, false, true };
