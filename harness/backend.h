@@ -1,8 +1,13 @@
 /*
  * backend.h: one interface for every runtime crharness drives. A backend
  * is a table row {name, open, start, read_counter, checkpoint, restore,
- * exec, stop, close} in backends/backends.c; adding one is a new file plus
- * a row. Scenario code never knows which runtime it talks to.
+ * exec, stop, close, cleanup} in backends/backends.c; adding one is a new
+ * file plus a row. Scenario code never knows which runtime it talks to.
+ *
+ * A backend that creates anything on this host (containers, daemons,
+ * mounts, runtime state) writes it down in the run record first
+ * (runrec_add on o->rec) and removes it again in `cleanup` when a run
+ * died without doing so itself.
  */
 #ifndef NP_BACKEND_H
 #define NP_BACKEND_H
@@ -11,6 +16,9 @@
 
 #include "buf.h"
 
+struct runrec;
+struct runrec_entry;
+
 struct harness_opts {
 	const char *work_dir;    /* where bundles, images and logs go */
 	const char *criu;        /* criu binary passed to the runtime */
@@ -18,6 +26,10 @@ struct harness_opts {
 	int interval_ms;         /* counter period */
 	bool keep;               /* keep work files after the run */
 	const char *containerd_socket; /* a running containerd; NULL: start a private one */
+	const char *docker_host;       /* a running docker engine (unix://PATH); NULL: a private dockerd */
+	const char *runtime;           /* the runc binary (runc backend, and under containerd); NULL: runc */
+	const char *containerd_bin;    /* containerd binary; its shim and ctr are looked for beside it */
+	struct runrec *rec;            /* this run's record (runrec.h); NULL: none kept */
 	/* kubelet backend */
 	const char *kubeconfig, *kube_context;
 	const char *kubelet_url;       /* NULL: https://<pod's hostIP>:10250 */
@@ -32,6 +44,7 @@ struct harness_opts {
 	 * RESTORE_FROM=ARCHIVE in its env; under runtime_class when set */
 	const char *restore_via;       /* "image" (default) or "env" */
 	const char *load_image;
+	const char *unload_image;      /* removes a loaded image ({name}, {archive}) at the end */
 	const char *runtime_class;
 };
 
@@ -46,6 +59,8 @@ struct container {
 	char archive[512];    /* last checkpoint's archive, as its node names it (kubelet) */
 	long pid;             /* init's host pid, when the backend tracks it */
 	int generation;       /* bumps with each checkpoint/restore */
+	int node;             /* which node/engine holds it: 0, or 1 after a new_node restore */
+	unsigned loaded;      /* bit g-1: the checkpoint image of generation g is on the node (kubelet) */
 	bool running;
 	bool exists;          /* known to the runtime (needs stop/delete) */
 };
@@ -60,6 +75,7 @@ struct ckpt_opts {
 struct restore_opts {
 	bool new_id;             /* restore under a new container id */
 	bool new_bundle;         /* into a copy of the bundle (leave-running, migrate) */
+	bool new_node;           /* on another node/engine (backends with multi_node) */
 };
 
 struct backend;
@@ -88,6 +104,19 @@ struct backend_ops {
 	/** Kill (if needed) and delete the container; idempotent. */
 	int (*stop)(struct backend *b, struct container *c);
 	void (*close)(struct backend *b);
+	/** restore can move a container to a second node (restore: { new_node: true }) */
+	bool multi_node;
+	/** Optional: the runtime as it names itself, e.g. "runc 1.2.5", into out (for reports). */
+	int (*version)(struct backend *b, struct buf *out);
+	/**
+	 * Optional: remove what one line of a dead run's record describes (a
+	 * line this backend wrote with runrec_add), or with dry_run only say
+	 * what of it still exists, starting no process. One line per thing to
+	 * report (leftovers_say). 0 when nothing of it is left (dry_run: always),
+	 * NP_ERROR otherwise. Runs in another process than the one that wrote
+	 * the line: everything it needs must be in the line.
+	 */
+	int (*cleanup)(const struct runrec_entry *e, bool dry_run, struct buf *report);
 };
 
 const struct backend_ops *backend_find(const char *name);

@@ -31,8 +31,9 @@ void counter_script(struct buf *out, int interval_ms)
 }
 
 static const char *const dirs[] = { "bin", "tmp", "proc", "dev", "sys", "etc", "run" };
+/* nc, syslogd: tests give the container sockets for inspect --sockets */
 static const char *const applets[] = { "sh", "mv", "sleep", "echo", "cat", "rm", "touch", "ls",
-				       "test", "kill" };
+				       "test", "kill", "nc", "syslogd" };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 int counter_make_rootfs(const char *dir)

@@ -26,4 +26,11 @@ int counter_parse(long *out, const char *text);
 /** Read and parse a counter file (the container's, or a frozen copy). */
 int counter_read_file(long *out, const char *path);
 
+/**
+ * The counter's value read from the dumped memory of its shell in a
+ * checkpoint (archive or image dir). NP_ENOTFOUND when the variable is
+ * not there, NP_EINVALID when it is not a checkpoint.
+ */
+int counter_read_memory(long *out, const char *checkpoint);
+
 #endif

@@ -1,6 +1,6 @@
 /*
  * criu_image.c: see criu_image.h. Field numbers are CRIU's
- * images/pstree.proto (pid 1, ppid 2, threads 5) and images/core.proto
+ * images/pstree.proto (pid 1, ppid 2, pgid 3, sid 4, threads 5) and images/core.proto
  * (CoreEntry.tc 3, TaskCoreEntry.comm 6).
  */
 #include "criu_image.h"
@@ -15,8 +15,7 @@
 #define PSTREE_MAGIC 0x50273030u
 #define CORE_MAGIC 0x55053847u
 
-/* Step over the two magics; body gets the entries. */
-static int image__body(struct pb *body, const unsigned char *data, size_t len, unsigned magic,
+int criu_image_body(struct pb *body, const unsigned char *data, size_t len, unsigned magic,
 		       const char *what)
 {
 	if (len < 8 || pb_le32(data + 4) != magic)
@@ -26,8 +25,7 @@ static int image__body(struct pb *body, const unsigned char *data, size_t len, u
 	return 0;
 }
 
-/* The next "u32 size + message" entry of an image body; 1 at the end. */
-static int image__entry(struct pb *body, struct pb *msg)
+int criu_image_entry(struct pb *body, struct pb *msg)
 {
 	if (body->p == body->end)
 		return 1;
@@ -46,10 +44,10 @@ static int image__entry(struct pb *body, struct pb *msg)
 int criu_pstree_parse(struct criu_proc **out, size_t *n, const unsigned char *data, size_t len)
 {
 	struct pb body = { 0 }, msg;
-	int r = image__body(&body, data, len, PSTREE_MAGIC, "pstree");
+	int r = criu_image_body(&body, data, len, PSTREE_MAGIC, "pstree");
 	*out = NULL;
 	*n = 0;
-	while (!r && (r = image__entry(&body, &msg)) == 0) {
+	while (!r && (r = criu_image_entry(&body, &msg)) == 0) {
 		struct criu_proc p = { 0 };
 		unsigned field, wire;
 		unsigned long long v;
@@ -60,6 +58,10 @@ int criu_pstree_parse(struct criu_proc **out, size_t *n, const unsigned char *da
 				p.pid = (unsigned)v;
 			else if (wire == 0 && field == 2)
 				p.ppid = (unsigned)v;
+			else if (wire == 0 && field == 3)
+				p.pgid = (unsigned)v;
+			else if (wire == 0 && field == 4)
+				p.sid = (unsigned)v;
 			else if (field == 5)
 				p.threads += wire == 0 ? 1 : (unsigned)(sub.end - sub.p); /* packed: ~1 byte each */
 		}
@@ -87,10 +89,10 @@ int criu_core_comm(char comm[32], const unsigned char *data, size_t len)
 	struct pb body = { 0 }, msg, sub, tc;
 	unsigned field, wire;
 	unsigned long long v;
-	int r = image__body(&body, data, len, CORE_MAGIC, "core");
+	int r = criu_image_body(&body, data, len, CORE_MAGIC, "core");
 	if (r)
 		return r;
-	if (image__entry(&body, &msg))
+	if (criu_image_entry(&body, &msg))
 		return np_error_setc(NP_EINVALID, "CRIU core image is empty or malformed");
 	while (pb_next(&msg, &field, &wire, &v, &sub) == 0) {
 		if (field != 3 || wire != 2)

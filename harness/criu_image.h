@@ -9,10 +9,21 @@
 
 #include <stddef.h>
 
+#include "pb.h"
+
 struct criu_proc {
-	unsigned pid, ppid, threads;
+	unsigned pid, ppid, pgid, sid, threads;
 	char comm[32];
 };
+
+/**
+ * Check an image's second magic and point body at its entries;
+ * NP_EINVALID (naming what) when it is not that image.
+ */
+int criu_image_body(struct pb *body, const unsigned char *data, size_t len, unsigned magic,
+		    const char *what);
+/** The next "u32 size + message" entry of a body: 0, 1 at the end, -1 when truncated. */
+int criu_image_entry(struct pb *body, struct pb *msg);
 
 /** Parse pstree.img into *out (caller frees); NP_EINVALID when malformed. */
 int criu_pstree_parse(struct criu_proc **out, size_t *n, const unsigned char *data, size_t len);

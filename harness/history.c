@@ -37,8 +37,9 @@ static void history__add(struct history *h, const char *path, const char *date)
 	json_array_foreach(arr, i, s) {
 		struct hist_entry *e = &run->e[run->n++];
 		snprintf(e->name, sizeof(e->name), "%s", json_string_value(json_object_get(s, "name")) ?: "");
-		snprintf(e->backend, sizeof(e->backend), "%s",
-			 json_string_value(json_object_get(s, "backend")) ?: "");
+		history_key(e->backend, sizeof(e->backend),
+			    json_string_value(json_object_get(s, "backend")) ?: "",
+			    json_string_value(json_object_get(s, "runtime")) ?: "");
 		const char *st = json_string_value(json_object_get(s, "status"));
 		e->passed = st && !strcmp(st, "passed");
 		e->checkpoint_ms = json_number_value(json_object_get(s, "checkpoint_ms"));
@@ -88,11 +89,21 @@ void history_free(struct history *h)
 	memset(h, 0, sizeof(*h));
 }
 
+void history_key(char *out, size_t n, const char *backend, const char *runtime)
+{
+	snprintf(out, n, "%s%s%s", backend, runtime && runtime[0] ? " " : "", runtime ? runtime : "");
+}
+
 const struct hist_entry *history_find(const struct hist_run *run, const char *name, const char *backend)
 {
-	for (size_t i = 0; i < run->n; i++)
-		if (!strcmp(run->e[i].name, name) && !strcmp(run->e[i].backend, backend))
+	/* runs recorded before results named their runtime match on the backend alone */
+	for (size_t i = 0; i < run->n; i++) {
+		const char *k = run->e[i].backend;
+		size_t n = strlen(k);
+		if (!strcmp(run->e[i].name, name) &&
+		    (!strcmp(k, backend) || (!strchr(k, ' ') && !strncmp(k, backend, n) && backend[n] == ' ')))
 			return &run->e[i];
+	}
 	return NULL;
 }
 

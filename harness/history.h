@@ -12,7 +12,8 @@
 #include "buf.h"
 
 struct hist_entry {
-	char name[128], backend[32];
+	char name[128];
+	char backend[160]; /* the series key: history_key() of backend and runtime */
 	bool passed;
 	double checkpoint_ms, restore_ms;
 };
@@ -31,7 +32,13 @@ struct history {
 /** Load the newest max runs from dir (missing dir: empty history). */
 int history_load(struct history *h, const char *dir, size_t max);
 void history_free(struct history *h);
-/** The entry of run for name/backend, or NULL. */
+/**
+ * The key a result's series is kept under: the backend, plus the runtime
+ * when known ("runc runc 1.2.5"), so two runtimes behind one backend are
+ * two series and never compared with each other.
+ */
+void history_key(char *out, size_t n, const char *backend, const char *runtime);
+/** The entry of run for name/backend (a history_key), or NULL. */
 const struct hist_entry *history_find(const struct hist_run *run, const char *name, const char *backend);
 /**
  * Is this result a regression against h: newly failing (passed in the

@@ -67,3 +67,30 @@ out:
 	buf_release(&data);
 	return r;
 }
+
+int image_write_pause(const char *path, const char *name, const char *binary)
+{
+	struct oci_blob layer = { 0 };
+	struct buf data = BUF_INIT;
+	struct tarw *tw;
+	json_t *config;
+	if (access(binary, X_OK) != 0)
+		return np_error_setc(NP_EINVALID, "pause binary '%s' is not an executable file", binary);
+	int r = tarw_open_mem(&tw, &data);
+	if (r)
+		goto out;
+	r = tarw_add_path(tw, "pause", binary, 0755);
+	int c = tarw_close(tw);
+	if (r || (r = c))
+		goto out;
+	oci_blob_from_buf(&layer, &data);
+	config = json_pack("{s:s, s:s, s:{s:[s], s:s, s:s}, s:[{s:s, s:s}]}", "architecture",
+			   oci_arch(), "os", "linux", "config", "Entrypoint", "/pause", "WorkingDir",
+			   "/", "User", "65535:65535", "history", "created_by",
+			   "crharness image pause", "comment", "a static pause binary at /pause");
+	r = oci_layout_write(path, name, &layer, config, NULL);
+out:
+	oci_blob_release(&layer);
+	buf_release(&data);
+	return r;
+}

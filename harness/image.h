@@ -16,4 +16,12 @@ void image_normalize_name(struct buf *out, const char *name);
 /** Write the counter image for name (NULL: counter:latest) to path, atomically. */
 int image_write_counter(const char *path, const char *name, int interval_ms);
 
+/**
+ * Write the pod sandbox ("pause") image for name to path: one layer with
+ * binary (a static program, e.g. Kubernetes' build/pause/linux/pause.c
+ * compiled with gcc -static) at /pause, entrypoint /pause. No registry is
+ * needed to give a node its sandbox image.
+ */
+int image_write_pause(const char *path, const char *name, const char *binary);
+
 #endif

@@ -11,7 +11,7 @@
 
 /** What a pod's status says: phase, node, and why its container waits. */
 struct pod_state {
-	char phase[32], host[64];
+	char phase[32], host[64], node[254]; /* status.phase, status.hostIP, spec.nodeName */
 	char reason[64], message[300];
 	long restarts; /* summed restartCount of its containers */
 };
@@ -25,5 +25,27 @@ int k8s_json_items_path(struct buf *path, const char *body);
  * Completed, -1 and the message when Failed, 0 while neither.
  */
 int k8s_json_crd_status(const char *body, struct buf *location, struct buf *message);
+
+/** A ContainerCheckpoint object as the controller sees it. */
+struct cc_object {
+	char ns[254], name[254], rv[32];
+	char phase[32];              /* status.phase, "" when new */
+	char pod[254], container[64]; /* spec.podName, spec.containerName */
+};
+
+/**
+ * The objects of a list answer ({"metadata": {"resourceVersion"}, "items"}):
+ * *items (free() it) and *n; the list's resourceVersion into rv.
+ * An error when the body is not such a list.
+ */
+int k8s_json_cc_list(const char *body, struct cc_object **items, size_t *n, char *rv, size_t rvlen);
+
+/**
+ * One watch event line {"type", "object"}: type (ADDED, MODIFIED, DELETED,
+ * BOOKMARK, ERROR) and the object; for ERROR, *code is the Status's code
+ * (410: the resourceVersion is too old, list again). An error when the
+ * line is not an event.
+ */
+int k8s_json_watch_event(const char *line, char *type, size_t typelen, struct cc_object *obj, long *code);
 
 #endif

@@ -57,7 +57,8 @@ static int kc__pem(struct buf *out, const char *file, const struct ynode *m, con
 		buf_addch(&path, '/');
 	}
 	buf_adds(&path, v->value);
-	int r = fs_read_file(out, path.ptr);
+	/* a certificate or key is a few KiB: a device or a wrong huge file is refused, not read */
+	int r = fs_read_file_max(out, path.ptr, 1u << 20);
 	if (r)
 		r = ynode_error(file, v, "%s: %s", field, np_error_last());
 	buf_release(&path);

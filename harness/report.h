@@ -20,10 +20,17 @@ struct report_set {
 	const char *kernel;
 	const char *versions;          /* "criu 4.1.1, runc 1.1.5, ..." */
 	const struct history *history; /* earlier runs, or NULL */
+	const char *interrupted;       /* "SIGTERM"... when a signal stopped the run, else NULL */
 };
 
 /** Write rs in format ("table", "json", "junit", "tap") to f. NP_EINVALID for an unknown format. */
 int report_write(const char *format, FILE *f, const struct report_set *rs);
+/**
+ * The counter column: "12->15" (checkpoint value -> value after the
+ * restore), or "12" when nothing was restored; arrow is "->" or an HTML
+ * entity.
+ */
+void report_format_counter(char *out, size_t n, const struct scenario_result *r, const char *arrow);
 /** XML-escape s into f (for junit). */
 void report_xml_escape(FILE *f, const char *s);
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "counter.h"
 #include "error.h"
 #include "fsutil.h"
+#include "interrupt.h"
 #include "log.h"
 #include "banned.h"
 
@@ -37,6 +39,8 @@ struct lane {
 	struct container c, orig;
 	bool has_orig;
 	long before, after;
+	long resumed_from;      /* the checkpoint value the last resume went on from, -1 none */
+	long memory;            /* counter read from the last checkpoint's memory, -1 unread */
 	double t_ckpt;          /* when the last checkpoint started */
 	double ck_sum, rs_sum, downtime;
 	int ck_n, rs_n;
@@ -46,7 +50,10 @@ struct lane {
 	long long archive;
 	bool stopped_by_ckpt;   /* last checkpoint stopped the container */
 	struct criu_stats stats;
+	double start_sum, criu_dump_sum, criu_restore_sum, resume_sum;
+	int start_n, criu_dump_n, criu_restore_n, resume_n;
 	bool failed;
+	bool interrupted;
 	char reason[1024];
 };
 
@@ -57,11 +64,15 @@ static double now_ms(void)
 	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
+static double tv_ms(const struct timeval *tv)
+{
+	return (double)tv->tv_sec * 1000.0 + (double)tv->tv_usec / 1000.0;
+}
+
+/* Waits end early when the run is interrupted: the lane stops at its next step. */
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	interrupt_sleep_ms(ms);
 }
 
 static long long du_bytes(const char *dir)
@@ -106,6 +117,11 @@ static int lane__checkpoint(struct lane *l, const struct sstep *st)
 		return r;
 	l->archive = du_bytes(l->c.image);
 	snprintf(stats, sizeof(stats), "%s/dump-work-%d/stats-dump", l->c.dir, l->c.generation);
+	struct criu_stats one = { 0 };
+	if (!criu_stats_read(&one, stats) && one.has_dump) {
+		l->criu_dump_sum += (double)(one.freezing_time + one.frozen_time) / 1000;
+		l->criu_dump_n++;
+	}
 	criu_stats_read(&l->stats, stats);
 	return 0;
 }
@@ -119,6 +135,8 @@ static int lane__restore(struct lane *l, const struct sstep *st)
 		l->has_orig = true;
 		l->c.exists = l->c.running = false;
 	}
+	if (st->rs.new_node && !l->ops->multi_node)
+		return np_error_set("backend %s has no second node to restore on (new_node)", l->ops->name);
 	double t0 = now_ms();
 	int r = l->ops->restore(l->b, &l->c, &st->rs);
 	double t1 = now_ms();
@@ -131,6 +149,11 @@ static int lane__restore(struct lane *l, const struct sstep *st)
 	if (l->stopped_by_ckpt && t1 - l->t_ckpt > l->downtime)
 		l->downtime = t1 - l->t_ckpt;
 	snprintf(stats, sizeof(stats), "%s/restore-work-%d/stats-restore", l->c.dir, l->c.generation);
+	struct criu_stats one = { 0 };
+	if (!criu_stats_read(&one, stats) && one.has_restore) {
+		l->criu_restore_sum += (double)one.restore_time / 1000;
+		l->criu_restore_n++;
+	}
 	criu_stats_read(&l->stats, stats);
 	return 0;
 }
@@ -138,7 +161,7 @@ static int lane__restore(struct lane *l, const struct sstep *st)
 static int lane__resumed(struct lane *l)
 {
 	long v = -1;
-	double deadline = now_ms() + 5000;
+	double t0 = now_ms(), deadline = t0 + 5000;
 	int r;
 	/* wait until it has moved on at least one step past the checkpoint value */
 	while ((r = l->ops->read_counter(l->b, &l->c, &v)) == 0 && v <= l->before &&
@@ -146,7 +169,12 @@ static int lane__resumed(struct lane *l)
 		sleep_ms(l->s->interval_ms / 2 + 1);
 	if (r)
 		return r;
+	if (interrupt_requested()) /* the wait was cut short: the counter had no time */
+		return np_error_setc(NP_EINTR, "interrupted");
+	l->resume_sum += now_ms() - t0;
+	l->resume_n++;
 	l->after = v;
+	l->resumed_from = l->before;
 	long allowed = l->before + (long)((now_ms() - l->t_ckpt) / (double)l->s->interval_ms) + 10;
 	if (v < l->before)
 		return np_error_set("counter went back from %ld to %ld: the restored process did not continue",
@@ -157,6 +185,28 @@ static int lane__resumed(struct lane *l)
 	if (v > allowed)
 		return np_error_set("counter jumped from %ld to %ld, more than the elapsed time allows (%ld)",
 				    l->before, v, allowed);
+	return 0;
+}
+
+/*
+ * The value the checkpoint holds in memory must be the one logged before
+ * it: a stopped container froze between two steps of its loop, so its
+ * memory may be one step ahead of the file it last wrote; a running one
+ * went on counting during the dump.
+ */
+static int lane__memory(struct lane *l)
+{
+	long v;
+	if (!l->ck_n || !l->c.image[0])
+		return np_error_set("memory: no checkpoint taken yet");
+	int r = counter_read_memory(&v, l->c.image);
+	if (r)
+		return r;
+	l->memory = v;
+	long ahead = l->stopped_by_ckpt ? 1 : (long)(l->last_ck / (double)l->s->interval_ms) + 2;
+	if (v < l->before || v > l->before + ahead)
+		return np_error_set("the checkpoint's memory holds counter %ld, but %ld was logged before the "
+				    "checkpoint (allowed %ld..%ld)", v, l->before, l->before, l->before + ahead);
 	return 0;
 }
 
@@ -180,6 +230,8 @@ static int lane__check(struct lane *l, const struct sstep *st)
 	switch (st->check) {
 	case CHECK_RESUMED:
 		return lane__resumed(l);
+	case CHECK_MEMORY:
+		return lane__memory(l);
 	case CHECK_RUNNING:
 	case CHECK_STOPPED:
 		if ((r = l->ops->is_running(l->b, &l->c, &run)))
@@ -223,11 +275,17 @@ static int lane__steps(struct lane *l, const struct sstep *steps, size_t n);
 static int lane__step(struct lane *l, const struct sstep *st)
 {
 	switch (st->kind) {
-	case SS_START:
-		return l->ops->start(l->b, &l->c);
+	case SS_START: {
+		double t0 = now_ms();
+		int r = l->ops->start(l->b, &l->c);
+		if (!r) {
+			l->start_sum += now_ms() - t0;
+			l->start_n++;
+		}
+		return r;
+	}
 	case SS_WAIT:
-		sleep_ms(st->ms);
-		return 0;
+		return interrupt_sleep_ms(st->ms) ? np_error_setc(NP_EINTR, "interrupted") : 0;
 	case SS_CHECKPOINT:
 		return lane__checkpoint(l, st);
 	case SS_RESTORE:
@@ -254,11 +312,21 @@ static int lane__step(struct lane *l, const struct sstep *st)
 static int lane__steps(struct lane *l, const struct sstep *steps, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int r = lane__step(l, &steps[i]);
+		/* a stop request: no new step; the one in flight had its grace in spawn */
+		bool ran = !interrupt_requested();
+		int r = ran ? lane__step(l, &steps[i]) : NP_EINTR;
+		if (r && interrupt_requested() && !l->failed) {
+			/* whatever the step said, it ended because the run was stopped */
+			snprintf(l->reason, sizeof(l->reason), "interrupted by %s %s %s:%zu (%s)%s%s",
+				 interrupt_name(interrupt_signal()), ran ? "during" : "before",
+				 l->s->path, steps[i].at.line, step_name(steps[i].kind),
+				 r == NP_EINTR ? "" : ": ", r == NP_EINTR ? "" : np_error_last());
+			l->interrupted = true;
+		} else if (r && !l->failed) {
+			snprintf(l->reason, sizeof(l->reason), "%s:%zu: %s: %s", l->s->path,
+				 steps[i].at.line, step_name(steps[i].kind), np_error_last());
+		}
 		if (r) {
-			if (!l->failed)
-				snprintf(l->reason, sizeof(l->reason), "%s:%zu: %s: %s", l->s->path,
-					 steps[i].at.line, step_name(steps[i].kind), np_error_last());
 			l->failed = true;
 			return r;
 		}
@@ -312,9 +380,37 @@ static void result__percentiles(struct scenario_result *res, const struct lane *
 	free(all);
 }
 
+static double mean(double sum, int n)
+{
+	return n ? sum / n : 0;
+}
+
+static void result__phases(struct run_phases *p, const struct lane *lanes, long n)
+{
+	double s[6] = { 0 };
+	int k[6] = { 0 };
+	for (long i = 0; i < n; i++) {
+		const struct lane *l = &lanes[i];
+		const double v[6] = { l->start_sum, l->ck_sum, l->criu_dump_sum, l->rs_sum, l->criu_restore_sum,
+				      l->resume_sum };
+		const int c[6] = { l->start_n, l->ck_n, l->criu_dump_n, l->rs_n, l->criu_restore_n, l->resume_n };
+		for (int j = 0; j < 6; j++) {
+			s[j] += v[j];
+			k[j] += c[j];
+		}
+	}
+	p->start_ms = mean(s[0], k[0]);
+	p->checkpoint_ms = mean(s[1], k[1]);
+	p->criu_dump_ms = mean(s[2], k[2]);
+	p->restore_ms = mean(s[3], k[3]);
+	p->criu_restore_ms = mean(s[4], k[4]);
+	p->resume_wait_ms = mean(s[5], k[5]);
+}
+
 static void result__collect(struct scenario_result *res, struct lane *lanes, long n)
 {
 	result__percentiles(res, lanes, n);
+	result__phases(&res->phases, lanes, n);
 	int ck_n = 0, rs_n = 0;
 	double ck = 0, rs = 0;
 	res->passed = true;
@@ -322,6 +418,11 @@ static void result__collect(struct scenario_result *res, struct lane *lanes, lon
 		struct lane *l = &lanes[i];
 		if (l->failed && res->passed) {
 			res->passed = false;
+			snprintf(res->reason, sizeof(res->reason), "%s", l->reason);
+		}
+		if (l->interrupted && !res->interrupted) {
+			/* the interruption is the story, whatever else a lane said */
+			res->interrupted = true;
 			snprintf(res->reason, sizeof(res->reason), "%s", l->reason);
 		}
 		ck += l->ck_sum;
@@ -333,8 +434,11 @@ static void result__collect(struct scenario_result *res, struct lane *lanes, lon
 		if (l->archive > res->archive_bytes)
 			res->archive_bytes = l->archive;
 		if (i == 0) {
-			res->counter_before = l->before;
+			/* a pair that belongs together: a later checkpoint moves
+			 * 'before' on, but 'after' is the last resume's */
+			res->counter_before = l->resumed_from >= 0 ? l->resumed_from : l->before;
 			res->counter_after = l->after;
+			res->counter_memory = l->memory;
 			res->stats = l->stats;
 		}
 	}
@@ -350,8 +454,12 @@ void run_scenario(struct scenario_result *res, const struct scenario *s,
 	struct lane *lanes = calloc((size_t)s->containers, sizeof(*lanes));
 	pthread_t *th = calloc((size_t)s->containers, sizeof(*th));
 	struct backend *b = NULL;
+	struct rusage ru0, ru1;
 	double t0 = now_ms();
+	getrusage(RUSAGE_CHILDREN, &ru0);
 	memset(res, 0, sizeof(*res));
+	res->counter_memory = -1;
+	res->counter_after = -1;
 	snprintf(res->name, sizeof(res->name), "%s", s->name);
 	snprintf(res->backend, sizeof(res->backend), "%s", ops->name);
 	res->containers = s->containers;
@@ -361,14 +469,26 @@ void run_scenario(struct scenario_result *res, const struct scenario *s,
 	if (s->criu)
 		lo.criu = s->criu;
 	if (ops->open(&b, &lo)) {
-		snprintf(res->reason, sizeof(res->reason), "backend %s: %s", ops->name, np_error_last());
+		res->interrupted = interrupt_requested();
+		if (res->interrupted)
+			snprintf(res->reason, sizeof(res->reason), "interrupted by %s while starting backend %s",
+				 interrupt_name(interrupt_signal()), ops->name);
+		else
+			snprintf(res->reason, sizeof(res->reason), "backend %s: %s", ops->name, np_error_last());
 		goto out;
+	}
+	if (ops->version) {
+		struct buf v = BUF_INIT;
+		if (!ops->version(b, &v))
+			snprintf(res->runtime, sizeof(res->runtime), "%s", v.ptr);
+		buf_release(&v);
 	}
 	bool *threaded = calloc((size_t)s->containers, sizeof(*threaded));
 	if (!threaded)
 		abort();
 	for (long i = 0; i < s->containers; i++) {
-		lanes[i] = (struct lane){ .s = s, .ops = ops, .b = b, .o = &lo, .index = (int)i };
+		lanes[i] = (struct lane){ .s = s, .ops = ops, .b = b, .o = &lo, .index = (int)i,
+				       .memory = -1, .resumed_from = -1, .after = -1 };
 		/* one lane needs no thread; a thread that cannot start runs inline */
 		threaded[i] = s->containers > 1 && !pthread_create(&th[i], NULL, lane__main, &lanes[i]);
 		if (!threaded[i])
@@ -382,6 +502,10 @@ void run_scenario(struct scenario_result *res, const struct scenario *s,
 	ops->close(b);
 out:
 	res->wall_ms = now_ms() - t0;
+	getrusage(RUSAGE_CHILDREN, &ru1);
+	res->phases.cpu_ms = tv_ms(&ru1.ru_utime) + tv_ms(&ru1.ru_stime) - tv_ms(&ru0.ru_utime) -
+			     tv_ms(&ru0.ru_stime);
+	res->phases.cpu_per_cycle_ms = res->cycles ? res->phases.cpu_ms / res->cycles : 0;
 	free(lanes);
 	free(th);
 }

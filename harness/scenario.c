@@ -2,9 +2,9 @@
  * scenario.c: the scenario loader. Step forms:
  *   - start                      - wait: 500 (ms)
  *   - checkpoint: {leave_running, tcp_established, file_locks, image_dir}
- *   - restore: {new_id, new_bundle}
+ *   - restore: {new_id, new_bundle, new_node}
  *   - exec: "shell command"      - kill       - corrupt: inventory.img
- *   - check: resumed|running|stopped|original_running
+ *   - check: resumed|running|stopped|original_running|memory
  *   - check: {exists: PATH} / {absent: PATH}
  *   - repeat: {times: N, steps: [...]}
  */
@@ -71,12 +71,14 @@ static int step__checkpoint(struct scenario *s, const struct ynode *v, struct ss
 
 static int step__restore(struct scenario *s, const struct ynode *v, struct sstep *st)
 {
-	static const char *const ok[] = { "new_id", "new_bundle", NULL };
+	static const char *const ok[] = { "new_id", "new_bundle", "new_node", NULL };
 	int r = fields__only(s, v, "restore", ok);
 	if (!r)
 		r = bool__field(s, v, "new_id", &st->rs.new_id);
 	if (!r)
 		r = bool__field(s, v, "new_bundle", &st->rs.new_bundle);
+	if (!r)
+		r = bool__field(s, v, "new_node", &st->rs.new_node);
 	return r;
 }
 
@@ -87,8 +89,10 @@ static int step__check(struct scenario *s, const struct ynode *v, struct sstep *
 		for (size_t i = 0; i < 4; i++)
 			if (!strcmp(v->value, names[i]))
 				return (st->check = (enum scheck)i), 0;
+		if (!strcmp(v->value, "memory"))
+			return (st->check = CHECK_MEMORY), 0;
 		return ynode_error(s->path, v,
-				   "check: unknown check '%s' (resumed, running, stopped, original_running, {exists: PATH}, {absent: PATH})",
+				   "check: unknown check '%s' (resumed, running, stopped, original_running, memory, {exists: PATH}, {absent: PATH})",
 				   v->value);
 	}
 	static const char *const ok[] = { "exists", "absent", NULL };

@@ -8,11 +8,11 @@
 #include "banned.h"
 
 extern const struct backend_ops backend_runc, backend_containerd, backend_kubelet,
-	backend_apiserver, backend_crd;
+	backend_apiserver, backend_crd, backend_docker;
 
 static const struct backend_ops *const backends[] = { &backend_runc, &backend_containerd,
 						      &backend_kubelet, &backend_apiserver,
-						      &backend_crd };
+						      &backend_crd, &backend_docker };
 
 const struct backend_ops *backend_find(const char *name)
 {

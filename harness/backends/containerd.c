@@ -12,6 +12,12 @@
  * The counter is read through /proc/PID/root while the task runs. After a
  * checkpoint that stops the container, the frozen value comes from the rw
  * layer stored in the checkpoint (taken while the task was paused).
+ *
+ * The private daemon gets TMPDIR inside its dir: containerd 1.6 makes a
+ * ctrd-checkpoint* temp dir per checkpoint there and never removes it.
+ * The run record (runrec.h) names the private daemon's dir and socket, or,
+ * on a containerd we did not start, each container and checkpoint image
+ * we create in it, so `crharness cleanup` finds them after a crash.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +32,15 @@
 
 #include "backend.h"
 #include "counter.h"
+#include "criu_path.h"
 #include "error.h"
 #include "extract.h"
 #include "fsutil.h"
 #include "image.h"
+#include "interrupt.h"
+#include "leftovers.h"
 #include "log.h"
+#include "runrec.h"
 #include "spawn.h"
 #include "banned.h"
 
@@ -44,7 +54,14 @@ struct backend {
 	char dir[512];      /* WORK/containerd */
 	char sock[600];
 	char wrapper[600];  /* "" when runc is used as is */
+	char ctr[600];      /* ctr beside --containerd-bin, else the one in PATH */
+	char path_env[4200]; /* PATH=<dir of --containerd-bin>:...: its shim is found first */
 	bool own;           /* we started the daemon */
+	/* ctr 2.x exports through the daemon's transfer service by default; a
+	 * checkpoint exported that way now and then lacked its index.json
+	 * (seen under load with 2.2.9), so the client writes it itself */
+	bool export_local;
+	bool criu_bad;      /* --criu cannot be run: said with every ctr failure */
 	struct spawn daemon;
 };
 
@@ -54,14 +71,15 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static int ctrd__run(struct backend *b, const char *const *args, int timeout_ms, struct buf *out)
+static int ctrd__ctr(const char *ctr, const char *sock, const char *const *args, int timeout_ms,
+		     struct buf *out)
 {
 	const char *argv[32];
 	size_t n = 0;
 	struct buf desc = BUF_INIT;
-	argv[n++] = "ctr";
+	argv[n++] = ctr;
 	argv[n++] = "--address";
-	argv[n++] = b->sock;
+	argv[n++] = sock;
 	argv[n++] = "--namespace";
 	argv[n++] = NS;
 	for (size_t i = 0; args[i] && n < 31; i++)
@@ -69,16 +87,20 @@ static int ctrd__run(struct backend *b, const char *const *args, int timeout_ms,
 	argv[n] = NULL;
 	struct spawn sp = SPAWN_INIT;
 	sp.argv = argv;
-	sp.merge_err = true;
+	/* stderr apart: containerd 2.2 warns there on every command (cgroup v1
+	 * deprecation), which must not read as output, e.g. of 'image ls -q' */
 	sp.timeout_ms = timeout_ms;
 	int r = spawn_run(&sp);
 	spawn_describe(&desc, argv);
 	log_debug("ctr: %s -> %d", desc.ptr, r ? -1 : sp.status);
 	buf_rtrim(&sp.out);
-	if (!r && sp.status)
-		r = np_error_setc(strstr(sp.out.ptr, "not found") ? NP_ENOTFOUND : NP_ERROR,
-				  "'%s' failed (status %d): %s", desc.ptr, sp.status, sp.out.ptr);
-	else if (r == NP_ETIMEOUT)
+	buf_rtrim(&sp.err);
+	if (!r && sp.status) {
+		const char *why = sp.err.len ? sp.err.ptr : sp.out.ptr;
+		r = np_error_setc(strstr(why, "not found") ? NP_ENOTFOUND : NP_ERROR,
+				  "'%s' failed (status %d): %s", desc.ptr, sp.status, why);
+	}
+	if (r == NP_ETIMEOUT)
 		np_error_prefix("ctr hung (if this is a VM without debug registers, set CRIU_FAULT=130)");
 	if (out)
 		buf_add(out, sp.out.ptr, sp.out.len);
@@ -87,33 +109,62 @@ static int ctrd__run(struct backend *b, const char *const *args, int timeout_ms,
 	return r;
 }
 
+static int ctrd__run(struct backend *b, const char *const *args, int timeout_ms, struct buf *out)
+{
+	int r = ctrd__ctr(b->ctr, b->sock, args, timeout_ms, out);
+	if (r && b->criu_bad)
+		np_error_prefix("criu '%s' is missing or not executable", b->o->criu);
+	return r;
+}
+
 static int ctrd__write_wrapper(struct backend *b)
 {
 	const struct harness_opts *o = b->o;
 	struct buf s = BUF_INIT;
-	if (!o->criu && !(o->env && o->env[0]))
+	if (!o->criu && !(o->env && o->env[0]) && !o->runtime)
 		return 0;
-	buf_adds(&s, "#!/bin/sh\n# written by crharness: runc with the CRIU path and environment of this run\nexec env");
+	struct buf pe = BUF_INIT;
+	int r = o->criu ? criu_path_env(&pe, &b->criu_bad, b->dir, o->criu) : 0;
+	if (r)
+		goto out;
+	buf_adds(&s, "#!/bin/sh\n# written by crharness: runc with the CRIU and environment of this run\n"
+		     /* runc >= 1.2 refuses to restore into a cgroup that holds
+		      * processes; a copy restored beside its running original
+		      * (leave-running) would get the checkpoint's cgroupsPath, so it
+		      * is given one named after its own id */
+		     "case \" $* \" in *\" restore \"*)\n"
+		     "  bundle=; id=; prev=\n"
+		     "  for a; do [ \"$prev\" = --bundle ] && bundle=$a; prev=$a; id=$a; done\n"
+		     "  [ -f \"$bundle/config.json\" ] && sed -i "
+		     "\"s|\\\"cgroupsPath\\\":\\\"\\([^\\\"]*/\\)[^\\\"/]*\\\"|\\\"cgroupsPath\\\":\\\"\\1$id\\\"|\" "
+		     "\"$bundle/config.json\";;\nesac\nexec env");
 	for (size_t i = 0; o->env && o->env[i]; i++) {
 		buf_addch(&s, ' ');
 		buf_add_shquoted(&s, o->env[i]);
 	}
-	buf_adds(&s, " runc");
-	if (o->criu) {
-		buf_adds(&s, " --criu ");
-		buf_add_shquoted(&s, o->criu);
+	if (pe.len) {
+		buf_addch(&s, ' ');
+		buf_add_shquoted(&s, pe.ptr);
 	}
+	buf_addch(&s, ' ');
+	/* absolute: the PATH above may have lost runc's dir with criu's */
+	struct buf rt = BUF_INIT;
+	criu_path_which(&rt, o->runtime ? o->runtime : "runc");
+	buf_add_shquoted(&s, rt.ptr);
+	buf_release(&rt);
 	buf_adds(&s, " \"$@\"\n");
 	snprintf(b->wrapper, sizeof(b->wrapper), "%s/runc-wrapper", b->dir);
-	int r = fs_write_atomic(b->wrapper, s.ptr, s.len, 0755, -1, -1);
+	r = fs_write_atomic(b->wrapper, s.ptr, s.len, 0755, -1, -1);
+out:
 	buf_release(&s);
+	buf_release(&pe);
 	return r;
 }
 
 static int ctrd__start_daemon(struct backend *b)
 {
 	struct buf cfg = BUF_INIT, path = BUF_INIT;
-	int r, fd = -1;
+	int r;
 	buf_addf(&cfg,
 		 "# private containerd of one crharness run\nversion = 2\nroot = \"%s/root\"\n"
 		 "state = \"%s/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
@@ -124,34 +175,88 @@ static int ctrd__start_daemon(struct backend *b)
 		goto out;
 	buf_reset(&cfg);
 	buf_addf(&cfg, "%s/containerd.log", b->dir);
-	if ((fd = open(cfg.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-		r = np_error_set("cannot create '%s'", cfg.ptr);
+	const char *argv[] = { b->o->containerd_bin ? b->o->containerd_bin : "containerd", "--config",
+			       path.ptr, NULL };
+	const char *env[24];
+	size_t ne = 0;
+	struct buf tmp = BUF_INIT, xdg = BUF_INIT;
+	for (size_t i = 0; b->o->env && b->o->env[i] && ne < 18; i++)
+		env[ne++] = b->o->env[i];
+	if (b->path_env[0])
+		env[ne++] = b->path_env;
+	/* where containerd makes its checkpoint temp dirs (XDG_RUNTIME_DIR first, if set) */
+	buf_addf(&tmp, "TMPDIR=%s/tmp", b->dir);
+	env[ne++] = tmp.ptr;
+	if (getenv("XDG_RUNTIME_DIR")) {
+		buf_addf(&xdg, "XDG_RUNTIME_DIR=%s/tmp", b->dir);
+		env[ne++] = xdg.ptr;
+	}
+	env[ne] = NULL;
+	if ((r = fs_mkdir_p(strchr(tmp.ptr, '=') + 1, 0700)) ||
+	    (r = runrec_add(b->o->rec, "containerd", "dir", b->dir, "socket", b->sock, "runtime",
+			    b->o->runtime ? b->o->runtime : "runc", RUNREC_END))) {
+		buf_release(&tmp);
+		buf_release(&xdg);
 		goto out;
 	}
-	const char *argv[] = { "containerd", "--config", path.ptr, NULL };
 	b->daemon = (struct spawn)SPAWN_INIT;
 	b->daemon.argv = argv;
-	b->daemon.env = b->o->env;
-	b->daemon.out_mode = b->daemon.err_mode = SPAWN_IO_FD;
-	b->daemon.out_fd = b->daemon.err_fd = fd;
-	r = spawn_start(&b->daemon);
-	b->daemon.argv = NULL; /* argv lives on this stack */
+	b->daemon.env = env;
+	r = spawn_start_logged(&b->daemon, cfg.ptr);
+	b->daemon.argv = NULL; /* argv and env live on this stack */
+	b->daemon.env = NULL;
+	buf_release(&tmp);
+	buf_release(&xdg);
 	if (r)
 		goto out;
 	b->own = true;
 	const char *ver[] = { "version", NULL };
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 100 && !interrupt_requested(); i++) {
 		if (fs_exists(b->sock) && !ctrd__run(b, ver, 5000, NULL))
 			goto out;
 		sleep_ms(100);
 	}
+	if (interrupt_requested()) {
+		r = np_error_setc(NP_EINTR, "interrupted while containerd was starting");
+		goto out;
+	}
 	r = np_error_set("containerd did not come up within 10 s (see %s)", cfg.ptr);
 out:
-	if (fd >= 0)
-		close(fd);
 	buf_release(&cfg);
 	buf_release(&path);
 	return r;
+}
+
+/*
+ * --containerd-bin: ctr and containerd-shim-runc-v2 are taken from beside
+ * it (a prefix a recipe installed into), so a built containerd 2.x never
+ * mixes with the distribution's 1.6 shim or ctr.
+ */
+static void ctrd__binaries(struct backend *b)
+{
+	const char *bin = b->o->containerd_bin, *slash = bin ? strrchr(bin, '/') : NULL;
+	const char *path = getenv("PATH");
+	snprintf(b->ctr, sizeof(b->ctr), "ctr");
+	if (!slash)
+		return;
+	snprintf(b->ctr, sizeof(b->ctr), "%.*s/ctr", (int)(slash - bin), bin);
+	if (access(b->ctr, X_OK))
+		snprintf(b->ctr, sizeof(b->ctr), "ctr");
+	snprintf(b->path_env, sizeof(b->path_env), "PATH=%.*s:%s", (int)(slash - bin), bin,
+		 path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+}
+
+/* Does this ctr know `image export --local` (2.x)? */
+static bool ctrd__has_local_export(const struct backend *b)
+{
+	const char *argv[] = { b->ctr, "image", "export", "--help", NULL };
+	struct spawn sp = SPAWN_INIT;
+	sp.argv = argv;
+	sp.merge_err = true;
+	sp.timeout_ms = 10000;
+	bool has = !spawn_run(&sp) && strstr(sp.out.ptr, "--local");
+	spawn_release(&sp);
+	return has;
 }
 
 static void ctrd_close(struct backend *b);
@@ -165,6 +270,8 @@ static int ctrd_open(struct backend **out, const struct harness_opts *o)
 		abort();
 	b->o = o;
 	b->daemon = (struct spawn)SPAWN_INIT;
+	ctrd__binaries(b);
+	b->export_local = ctrd__has_local_export(b);
 	snprintf(b->dir, sizeof(b->dir), "%s/containerd", o->work_dir);
 	if (o->containerd_socket)
 		snprintf(b->sock, sizeof(b->sock), "%s", o->containerd_socket);
@@ -239,6 +346,19 @@ static int ctrd__wait_counter(struct backend *b, struct container *c, int timeou
 	return np_error_set("counter of '%s' did not start within %d ms", c->id, timeout_ms);
 }
 
+/* On a containerd we did not start, each container and image is ours to record. */
+static int ctrd__note_container(struct backend *b, const char *id)
+{
+	return b->own ? 0 : runrec_add(b->o->rec, "containerd", "socket", b->sock, "namespace", NS,
+				       "container", id, "ctr", b->ctr, RUNREC_END);
+}
+
+static int ctrd__note_image(struct backend *b, const char *ref)
+{
+	return b->own ? 0 : runrec_add(b->o->rec, "containerd", "socket", b->sock, "namespace", NS,
+				       "image", ref, "ctr", b->ctr, RUNREC_END);
+}
+
 static int ctrd_start(struct backend *b, struct container *c)
 {
 	struct buf log = BUF_INIT;
@@ -256,7 +376,9 @@ static int ctrd_start(struct backend *b, struct container *c)
 	args[n++] = c->id;
 	args[n] = NULL;
 	c->exists = true; /* a run that fails half-way may still leave a container */
-	int r = ctrd__run(b, args, 30000, NULL);
+	int r = ctrd__note_container(b, c->id);
+	if (!r)
+		r = ctrd__run(b, args, 30000, NULL);
 	if (!r && !(r = ctrd__now_running(b, c)))
 		r = ctrd__wait_counter(b, c, 5000);
 	buf_release(&log);
@@ -329,7 +451,7 @@ static int ctrd_checkpoint(struct backend *b, struct container *c, const struct 
 	snprintf(c->ref, sizeof(c->ref), NS "/checkpoint/%s:%d", c->base, c->generation);
 	snprintf(c->image, sizeof(c->image), "%s/image-%d", c->dir, c->generation);
 	const char *args[] = { "container", "checkpoint", "--task", "--rw", c->id, c->ref, NULL };
-	if ((r = ctrd__run(b, args, 120000, NULL)))
+	if ((r = ctrd__note_image(b, c->ref)) || (r = ctrd__run(b, args, 120000, NULL)))
 		return r;
 	/* ctr pauses, dumps and resumes: stopping is a separate, timed, step */
 	if (!o->leave_running && !(r = ctrd__kill_task(b, c)))
@@ -401,7 +523,8 @@ static int ctrd_collect(struct backend *b, struct container *c)
 		return 0;
 	snprintf(tar, sizeof(tar), "%s/checkpoint-%d.tar", c->dir, c->generation);
 	const char *args[] = { "image", "export", "--skip-manifest-json", tar, c->ref, NULL };
-	int r = ctrd__run(b, args, 120000, NULL);
+	const char *args_local[] = { "image", "export", "--local", "--skip-manifest-json", tar, c->ref, NULL };
+	int r = ctrd__run(b, b->export_local ? args_local : args, 120000, NULL);
 	if (r || (r = ctrd__find_blob(tar, MT_CRIU, hex)))
 		return r;
 	snprintf(note, sizeof(note), "%s/criu-blob-%d", c->dir, c->generation);
@@ -460,7 +583,7 @@ static int ctrd_restore(struct backend *b, struct container *c, const struct res
 		snprintf(c->id, sizeof(c->id), "%s-r%d", c->base, c->generation);
 	const char *args[] = { "container", "restore", "--live", "--rw", c->id, c->ref, NULL };
 	c->exists = true;
-	if ((r = ctrd__run(b, args, 120000, NULL)))
+	if ((o->new_id && (r = ctrd__note_container(b, c->id))) || (r = ctrd__run(b, args, 120000, NULL)))
 		return r;
 	return ctrd__now_running(b, c);
 }
@@ -507,75 +630,130 @@ static int ctrd_stop(struct backend *b, struct container *c)
 }
 
 /*
- * After our private containerd is gone (stopped, or killed mid-scenario),
- * nothing it started may outlive the run: shims still serving its socket
- * are killed, runc containers under our runc root are deleted, and mounts
- * under the work dir are detached.
+ * What a private containerd of ours may leave behind, found by its dir and
+ * socket: client commands in flight, the daemon, shims still serving its
+ * socket, runc commands and containers under our runc root, mounts under
+ * its dir.
+ * After a clean stop (close) nothing should be found; after a killed
+ * daemon or a dead run this is what removes it all.
  */
-static void ctrd__reap(struct backend *b)
+static int ctrd__reap(const char *dir, const char *sock, const char *runtime, bool dry_run,
+		      struct buf *report)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		char path[64];
-		struct buf cmd = BUF_INIT;
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
-		if (!fs_read_file(&cmd, path)) {
-			for (size_t i = 0; i < cmd.len; i++)
-				cmd.ptr[i] = cmd.ptr[i] ? cmd.ptr[i] : ' ';
-			if (strstr(cmd.ptr, "containerd-shim") && strstr(cmd.ptr, b->sock))
-				kill((pid_t)strtol(de->d_name, NULL, 10), SIGKILL);
-		}
-		buf_release(&cmd);
-	}
-	if (d)
-		closedir(d);
-	char root[600];
-	snprintf(root, sizeof(root), "%s/runc/" NS, b->dir);
-	struct buf list = BUF_INIT;
-	const char *ls[] = { "runc", "--root", root, "list", "-q", NULL };
-	struct spawn sp = SPAWN_INIT;
-	sp.argv = ls;
-	sp.timeout_ms = 10000;
-	if (fs_is_dir(root) && !spawn_run(&sp) && !sp.status)
-		buf_add(&list, sp.out.ptr, sp.out.len);
-	spawn_release(&sp);
-	char *save = NULL;
-	for (char *id = strtok_r(list.ptr, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
-		const char *del[] = { "runc", "--root", root, "delete", "--force", id, NULL };
-		struct spawn ds = SPAWN_INIT;
-		ds.argv = del;
-		ds.timeout_ms = 10000;
-		spawn_run(&ds);
-		spawn_release(&ds);
-		log_warn("containerd backend: removed leftover container '%s'", id);
-	}
-	buf_release(&list);
+	struct buf cfg = BUF_INIT, root = BUF_INIT;
+	int bad = 0;
+	buf_addf(&cfg, "%s/config.toml", dir);
+	buf_addf(&root, "%s/runc/" NS, dir);
+	bad |= leftovers_kill("--address", sock, NULL, "ctr command", dry_run, report) != 0;
+	bad |= leftovers_kill("--config", cfg.ptr, NULL, "containerd daemon", dry_run, report) != 0;
+	bad |= leftovers_kill("-address", sock, NULL, "containerd shim", dry_run, report) != 0;
+	bad |= leftovers_kill("--root", root.ptr, NULL, "runc command", dry_run, report) != 0;
+	bad |= leftovers_runc_root(root.ptr, runtime, dry_run, report) != 0;
 	/* mounts last: a shim or container held them */
-	struct buf mi = BUF_INIT;
-	if (!fs_read_file(&mi, "/proc/self/mountinfo"))
-		for (char *line = strtok_r(mi.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			char mnt[1024];
-			if (sscanf(line, "%*s %*s %*s %*s %1023s", mnt) == 1 && !strncmp(mnt, b->dir, strlen(b->dir)) &&
-			    umount2(mnt, MNT_DETACH) == 0)
-				log_warn("containerd backend: detached leftover mount %s", mnt);
-		}
-	buf_release(&mi);
+	bad |= leftovers_umount_under(dir, dry_run, report) != 0;
+	buf_release(&cfg);
+	buf_release(&root);
+	return bad ? NP_ERROR : 0;
 }
 
 static void ctrd_close(struct backend *b)
 {
 	if (b->own) {
+		struct buf report = BUF_INIT;
 		spawn_stop(&b->daemon, SIGTERM, 5000);
-		ctrd__reap(b);
+		ctrd__reap(b->dir, b->sock, b->o->runtime, false, &report);
+		char *save = NULL;
+		for (char *l = strtok_r(report.ptr, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			log_warn("containerd backend: %s", l);
+		buf_release(&report);
 	}
 	spawn_release(&b->daemon);
 	free(b);
 }
 
+/* "containerd github.com/containerd/containerd/v2 v2.2.9 REV" -> "containerd v2.2.9" */
+static int ctrd_version(struct backend *b, struct buf *out)
+{
+	const char *argv[] = { b->o->containerd_bin ? b->o->containerd_bin : "containerd", "--version", NULL };
+	struct spawn sp = SPAWN_INIT;
+	char pkg[256], ver[64];
+	sp.argv = argv;
+	sp.timeout_ms = 10000;
+	int r = spawn_run(&sp);
+	if (!r && !sp.status && sscanf(sp.out.ptr, "containerd %255s %63s", pkg, ver) == 2)
+		buf_addf(out, "containerd %s", ver);
+	else if (!r)
+		r = np_error_set("'%s --version' said nothing usable", argv[0]);
+	spawn_release(&sp);
+	return r;
+}
+
+/* One container or checkpoint image a dead run made in a containerd it did not start. */
+static int ctrd__cleanup_object(const char *ctr, const char *sock, const char *id, const char *img,
+				bool dry_run, struct buf *report)
+{
+	struct buf filter = BUF_INIT, out = BUF_INIT;
+	/* its ctr commands still in flight first, or they may create it again */
+	int r = leftovers_kill("--address", sock, img ? img : id, "ctr command", dry_run, report);
+	if (r)
+		goto out;
+	if (img) {
+		buf_addf(&filter, "name==%s", img);
+		const char *ls[] = { "image", "ls", "-q", filter.ptr, NULL };
+		const char *rm[] = { "image", "remove", img, NULL };
+		r = ctrd__ctr(ctr, sock, ls, 30000, &out);
+		bool there = !r && out.len;
+		if (there && !dry_run)
+			r = ctrd__ctr(ctr, sock, rm, 30000, NULL);
+		if (r || there)
+			r = leftovers_say(report, dry_run, r, "checkpoint image '%s' in namespace " NS " at %s",
+					  img, sock);
+		goto out;
+	}
+	const char *info[] = { "container", "info", id, NULL };
+	if ((r = ctrd__ctr(ctr, sock, info, 30000, NULL)) == NP_ENOTFOUND) {
+		r = 0;
+		goto out;
+	}
+	if (!r && !dry_run) {
+		const char *kill_[] = { "task", "kill", "--signal", "SIGKILL", id, NULL };
+		/* not --force: see ctrd__remove */
+		const char *task_rm[] = { "task", "delete", id, NULL };
+		const char *c_rm[] = { "container", "delete", id, NULL };
+		ctrd__ctr(ctr, sock, kill_, 10000, NULL);
+		/* the kill is asynchronous: a running task cannot be deleted yet */
+		for (int i = 0; i < 50 && (r = ctrd__ctr(ctr, sock, task_rm, 30000, NULL)) &&
+				r != NP_ENOTFOUND && strstr(np_error_last(), "must be stopped");
+		     i++)
+			sleep_ms(100);
+		if (r == NP_ENOTFOUND)
+			r = 0;
+		if (!r && (r = ctrd__ctr(ctr, sock, c_rm, 30000, NULL)) == NP_ENOTFOUND)
+			r = 0;
+	}
+	r = leftovers_say(report, dry_run, r, "container '%s' in namespace " NS " at %s", id, sock);
+out:
+	buf_release(&filter);
+	buf_release(&out);
+	return r;
+}
+
+static int ctrd_cleanup(const struct runrec_entry *e, bool dry_run, struct buf *report)
+{
+	const char *dir = runrec_get(e, "dir"), *sock = runrec_get(e, "socket");
+	const char *id = runrec_get(e, "container"), *img = runrec_get(e, "image");
+	if (!sock || !sock[0])
+		return 0;
+	const char *ctr = runrec_get(e, "ctr");
+	if (dir && dir[0] == '/')
+		return ctrd__reap(dir, sock, runrec_get(e, "runtime"), dry_run, report);
+	if (id || img)
+		return ctrd__cleanup_object(ctr && ctr[0] ? ctr : "ctr", sock, id, img, dry_run, report);
+	return 0;
+}
+
 const struct backend_ops backend_containerd = {
 	"containerd", ctrd_open, ctrd_start, ctrd_read_counter, ctrd_checkpoint, ctrd_collect,
 	ctrd_corrupt, ctrd_restore, ctrd_exec, ctrd_kill, ctrd_is_running, ctrd_stop, ctrd_close,
+	false, ctrd_version, ctrd_cleanup,
 };

@@ -39,7 +39,10 @@
 #include "k8s_http.h"
 #include "k8s_json.h"
 #include "kubeconfig.h"
+#include "kubelet_api.h"
+#include "leftovers.h"
 #include "log.h"
+#include "runrec.h"
 #include "spawn.h"
 #include "banned.h"
 
@@ -160,6 +163,16 @@ static int kube__wait_running(struct backend *b, struct container *c)
 	return r;
 }
 
+/* The run record's line for pod c->id: all a later `cleanup` needs to delete it. */
+static int kube__record(struct backend *b, const struct container *c)
+{
+	char *kc = realpath(b->o->kubeconfig, NULL);
+	int r = runrec_add(b->o->rec, "kubelet", "kubeconfig", kc ? kc : b->o->kubeconfig, "context",
+			   b->o->kube_context, "namespace", b->kc.ns, "pod", c->id, RUNREC_END);
+	free(kc);
+	return r;
+}
+
 /* Create pod c->id holding the one container ctr (consumed), under the
  * RuntimeClass asked for, and wait until it runs. */
 static int kube__create_pod(struct backend *b, struct container *c, json_t *ctr)
@@ -175,7 +188,10 @@ static int kube__create_pod(struct backend *b, struct container *c, json_t *ctr)
 	char *body = json_dumps(pod, JSON_COMPACT);
 	pod_path(&p, b, NULL, "");
 	c->exists = true;
-	int r = kube__api(b, "POST", p.ptr, body, &st, &resp);
+	/* recorded before it exists: a run killed from here on leaves a pod `cleanup` finds */
+	int r = kube__record(b, c);
+	if (!r)
+		r = kube__api(b, "POST", p.ptr, body, &st, &resp);
 	if (!r && st != 201 && st != 200)
 		r = np_error_set("creating pod '%s': HTTP %ld: %.300s", c->id, st, resp.ptr);
 	if (!r)
@@ -226,50 +242,22 @@ static int kubelet_read_counter(struct backend *b, struct container *c, long *ou
 	return r;
 }
 
-/* The kubelet's answer, in words a user can act on. */
-static int kubelet__error(long st, const char *body, const struct container *c)
-{
-	if (st == 404 && strstr(body, "404 page not found"))
-		return np_error_set("404: the kubelet has no /checkpoint route: the ContainerCheckpoint feature gate is off");
-	if (st == 404 && strstr(body, "timeout"))
-		return np_error_set("404: the kubelet could not parse the timeout parameter: %.200s", body);
-	if (st == 404)
-		return np_error_set("404: the kubelet does not know pod '%s' container '" CTR "': %.200s", c->id, body);
-	if (st == 401 || st == 403)
-		return np_error_set("%ld: the kubelet refused the client certificate (check --kubelet-cert/--kubelet-key): %.200s",
-				    st, body);
-	if (st == 500 && (strstr(body, "CheckpointContainer not implemented") ||
-			  strstr(body, "unknown method CheckpointContainer")))
-		return np_error_set("500: the container runtime does not implement CheckpointContainer "
-				    "(containerd >= 2.0 or CRI-O with C/R support needed): %.300s", body);
-	if (st == 500 && strstr(body, "checkpoint/restore support not available"))
-		return np_error_set("500: the runtime has checkpoint/restore switched off "
-				    "(CRI-O: enable_criu_support = true, see recipes/crio-criu.yaml): %.300s", body);
-	if (st == 500 && strstr(body, "CRIU binary not found or too old"))
-		return np_error_set("500: CRIU is missing or too old on the node (build 4.1.1: recipes/criu.yaml): %.300s",
-				    body);
-	return np_error_set("HTTP %ld from the kubelet: %.300s", st, body);
-}
-
 static int via_kubelet(struct backend *b, struct container *c, struct buf *path)
 {
-	struct buf url = BUF_INIT, resp = BUF_INIT;
+	struct buf url = BUF_INIT;
 	struct pod_state ps;
-	long st;
 	int r = 0;
 	if (b->o->kubelet_url)
 		buf_adds(&url, b->o->kubelet_url);
 	else if (!(r = kube__pod(b, c, &ps)))
 		buf_addf(&url, "https://%s:10250", ps.host);
-	buf_addf(&url, "/checkpoint/%s/%s/" CTR "?timeout=%d", b->kc.ns, c->id, b->o->kubelet_timeout_s);
 	struct k8s_tls t = { &b->kca, &b->kcert, &b->kkey, NULL };
 	if (!r && (!b->kcert.len || !b->kkey.len))
 		r = np_error_set("no kubelet client certificate/key at '%s' / '%s' (--kubelet-cert, --kubelet-key)",
 				 b->o->kubelet_cert, b->o->kubelet_key);
-	if (!r && !(r = k8s_request(&t, "POST", url.ptr, NULL, b->o->kubelet_timeout_s + 30, &st, &resp)))
-		r = st == 200 ? k8s_json_items_path(path, resp.ptr) : kubelet__error(st, resp.ptr, c);
+	if (!r)
+		r = kubelet_api_checkpoint(path, &t, url.ptr, b->kc.ns, c->id, CTR, b->o->kubelet_timeout_s);
 	buf_release(&url);
-	buf_release(&resp);
 	return r;
 }
 
@@ -401,20 +389,24 @@ static int kubelet_collect(struct backend *b, struct container *c)
 	return 0;
 }
 
-/* Run the user's --load-image command with {archive} and {name} filled in
- * (shell-quoted): kind load image-archive, ctr import, podman load... */
-static int kube__load_image(struct backend *b, const char *archive, const char *name)
+/* The user's --load-image/--unload-image command with {archive} and {name}
+ * filled in (shell-quoted): kind load image-archive, ctr import, crictl rmi... */
+static void kube__image_cmd(struct buf *cmd, const char *tmpl, const char *archive, const char *name)
 {
-	struct buf cmd = BUF_INIT;
-	for (const char *t = b->o->load_image; *t; t++) {
+	for (const char *t = tmpl; *t; t++) {
 		if (!strncmp(t, "{archive}", 9))
-			buf_add_shquoted(&cmd, archive), t += 8;
+			buf_add_shquoted(cmd, archive), t += 8;
 		else if (!strncmp(t, "{name}", 6))
-			buf_add_shquoted(&cmd, name), t += 5;
+			buf_add_shquoted(cmd, name), t += 5;
 		else
-			buf_add(&cmd, t, 1);
+			buf_add(cmd, t, 1);
 	}
-	const char *argv[] = { "/bin/sh", "-c", cmd.ptr, NULL };
+}
+
+/* Run cmd with sh; a failure names flag, the command, its status and output. */
+static int kube__sh(const char *flag, const char *cmd)
+{
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
 	struct spawn sp = SPAWN_INIT;
 	sp.argv = argv;
 	sp.merge_err = true;
@@ -422,11 +414,63 @@ static int kube__load_image(struct backend *b, const char *archive, const char *
 	int r = spawn_run(&sp);
 	if (!r && sp.status) {
 		buf_rtrim(&sp.out);
-		r = np_error_set("--load-image '%s' exited %d: %.300s", cmd.ptr, sp.status, sp.out.ptr);
+		/* ctr, crictl, docker and podman say one of these of an image that is gone */
+		bool gone = strstr(sp.out.ptr, "not found") || strstr(sp.out.ptr, "No such") ||
+			    strstr(sp.out.ptr, "does not exist");
+		r = np_error_setc(gone ? NP_ENOTFOUND : NP_ERROR, "%s '%s' exited %d: %.300s", flag, cmd,
+				  sp.status, sp.out.ptr);
 	}
 	spawn_release(&sp);
-	buf_release(&cmd);
 	return r;
+}
+
+/* The checkpoint image of generation g, its archive and name. */
+static void kube__image_names(const struct container *c, int g, char *tar, size_t tn, char *name, size_t nn)
+{
+	snprintf(tar, tn, "%s/restore-image-%d.tar", c->dir, g);
+	snprintf(name, nn, "localhost/crharness/%s:%d", c->base, g);
+}
+
+/*
+ * Put the checkpoint image on the node; with --unload-image, first record
+ * how it comes off again, so that a run killed after this still has it
+ * removed by `crharness cleanup`.
+ */
+static int kube__load_image(struct backend *b, struct container *c, const char *archive, const char *name)
+{
+	struct buf load = BUF_INIT, unload = BUF_INIT;
+	int r = 0;
+	kube__image_cmd(&load, b->o->load_image, archive, name);
+	if (b->o->unload_image) {
+		kube__image_cmd(&unload, b->o->unload_image, archive, name);
+		r = runrec_add(b->o->rec, "kubelet", "image", name, "unload", unload.ptr, RUNREC_END);
+	}
+	if (!r && !(r = kube__sh("--load-image", load.ptr)) && c->generation <= 32)
+		c->loaded |= 1u << (c->generation - 1);
+	buf_release(&load);
+	buf_release(&unload);
+	return r;
+}
+
+/* Take the images this container loaded off the node again (--unload-image). */
+static int kube__unload_images(struct backend *b, struct container *c)
+{
+	int bad = 0;
+	for (int g = 1; g <= 32 && b->o->unload_image; g++) {
+		char tar[600], name[200];
+		struct buf cmd = BUF_INIT;
+		if (!(c->loaded & (1u << (g - 1))))
+			continue;
+		kube__image_names(c, g, tar, sizeof(tar), name, sizeof(name));
+		kube__image_cmd(&cmd, b->o->unload_image, tar, name);
+		int r = kube__sh("--unload-image", cmd.ptr);
+		if (!r || r == NP_ENOTFOUND)
+			c->loaded &= ~(1u << (g - 1));
+		else
+			bad = r;
+		buf_release(&cmd);
+	}
+	return bad;
 }
 
 /* The container of a pod restored from a checkpoint image: the image is
@@ -442,11 +486,10 @@ static int kube__image_ctr(struct backend *b, struct container *c, json_t **out)
 	if (!fs_exists(c->archive))
 		return np_error_set("the archive '%s' is on the node, not here: run crharness on the node "
 				    "to build the checkpoint image", c->archive);
-	snprintf(tar, sizeof(tar), "%s/restore-image-%d.tar", c->dir, c->generation);
-	snprintf(name, sizeof(name), "localhost/crharness/%s:%d", c->base, c->generation);
+	kube__image_names(c, c->generation, tar, sizeof(tar), name, sizeof(name));
 	int r = checkpoint_image_write(tar, c->archive, name, CTR);
 	if (!r)
-		r = kube__load_image(b, tar, name);
+		r = kube__load_image(b, c, tar, name);
 	if (!r)
 		*out = json_pack("{s:s, s:s, s:s}", "name", CTR, "image", name, "imagePullPolicy", "Never");
 	return r;
@@ -500,21 +543,32 @@ static int kubelet_is_running(struct backend *b, struct container *c, bool *out)
 	return r == NP_ENOTFOUND ? 0 : r;
 }
 
-static int kubelet_stop(struct backend *b, struct container *c)
+/* DELETE pod ns/pod at once (gracePeriodSeconds=0); NP_ENOTFOUND when it was gone already. */
+static int kube__delete_pod(struct backend *b, const char *ns, const char *pod)
 {
 	struct buf p = BUF_INIT, resp = BUF_INIT;
 	long st;
-	if (!c->exists)
-		return 0;
-	pod_path(&p, b, c, "?gracePeriodSeconds=0");
+	buf_addf(&p, "/api/v1/namespaces/%s/pods/%s?gracePeriodSeconds=0", ns, pod);
 	int r = kube__api(b, "DELETE", p.ptr, NULL, &st, &resp);
-	if (!r && st != 200 && st != 202 && st != 404)
-		r = np_error_set("deleting pod '%s': HTTP %ld: %.200s", c->id, st, resp.ptr);
-	if (!r)
-		c->exists = c->running = false;
+	if (!r && st == 404)
+		r = NP_ENOTFOUND;
+	else if (!r && st != 200 && st != 202)
+		r = np_error_set("deleting pod '%s': HTTP %ld: %.200s", pod, st, resp.ptr);
 	buf_release(&p);
 	buf_release(&resp);
 	return r;
+}
+
+static int kubelet_stop(struct backend *b, struct container *c)
+{
+	int r = c->exists ? kube__delete_pod(b, b->kc.ns, c->id) : 0;
+	if (r == NP_ENOTFOUND)
+		r = 0;
+	if (!r)
+		c->exists = c->running = false;
+	/* after the pod: its container may hold the image */
+	int u = kube__unload_images(b, c);
+	return r ? r : u;
 }
 
 /*
@@ -531,7 +585,9 @@ static int kubelet_kill(struct backend *b, struct container *c)
 	long st, before;
 	int r = kube__pod(b, c, &ps);
 	before = ps.restarts;
-	buf_addf(&name, "crh-kill-%d", c->generation);
+	/* ephemeral containers cannot be removed or rerun: a new name for every
+	 * kill (a second kill under the same name patches nothing) */
+	buf_addf(&name, "crh-kill-%d-%ld", c->generation, before);
 	json_t *patch = json_pack("{s:{s:[{s:s, s:s, s:s, s:[s,s,s], s:s}]}}", "spec", "ephemeralContainers",
 				  "name", name.ptr, "image",
 				  b->o->image ? b->o->image : "docker.io/library/counter:latest",
@@ -545,7 +601,8 @@ static int kubelet_kill(struct backend *b, struct container *c)
 	for (int i = 0; !r && i < 120; i++) {
 		if ((r = kube__pod(b, c, &ps)) || (ps.restarts > before && !strcmp(ps.phase, "Running")))
 			break;
-		if (pod__stuck(ps.reason))
+		/* a second kill soon after a restart waits out the kubelet's back-off (10 s, 20 s...) */
+		if (pod__stuck(ps.reason) && strcmp(ps.reason, "CrashLoopBackOff"))
 			r = np_error_set("pod '%s' did not come back after the kill: %s: %s", c->id, ps.reason,
 					 ps.message);
 		else
@@ -577,9 +634,67 @@ static int crd_open(struct backend **out, const struct harness_opts *o)
 	return r;
 }
 
+/*
+ * A checkpoint image a dead run loaded: its recorded --unload-image
+ * command removes it. A dry run cannot look into the node's image store,
+ * so it says nothing of images (an image already gone is no error).
+ */
+static int kube__cleanup_image(const char *name, const char *cmd, bool dry_run, struct buf *report)
+{
+	if (dry_run)
+		return 0;
+	int r = kube__sh("--unload-image", cmd);
+	if (r == NP_ENOTFOUND)
+		return 0;
+	return leftovers_say(report, false, r, "checkpoint image '%s' on the node (%s)", name, cmd);
+}
+
+/*
+ * What a dead run left: a loaded image (kube__cleanup_image), or a pod,
+ * deleted through the API server of the kubeconfig it was made with
+ * (gracePeriodSeconds=0, as kubelet_stop does); a pod the API server no
+ * longer has is nothing left.
+ */
+static int kube_cleanup(const struct runrec_entry *e, bool dry_run, struct buf *report)
+{
+	const char *img = runrec_get(e, "image"), *unload = runrec_get(e, "unload");
+	if (img && unload)
+		return kube__cleanup_image(img, unload, dry_run, report);
+
+	const char *kc = runrec_get(e, "kubeconfig"), *ctx = runrec_get(e, "context");
+	const char *ns = runrec_get(e, "namespace"), *pod = runrec_get(e, "pod");
+	struct backend b = { 0 };
+	struct buf p = BUF_INIT, resp = BUF_INIT;
+	long st = 0;
+	if (!kc || !ns || !pod || !pod[0])
+		return 0;
+	int r = kubeconfig_load(&b.kc, kc, ctx && ctx[0] ? ctx : NULL);
+	if (r)
+		return leftovers_say(report, dry_run, r, "pod '%s' in namespace %s (%s)", pod, ns,
+				     np_error_last());
+	if (dry_run) {
+		buf_addf(&p, "/api/v1/namespaces/%s/pods/%s", ns, pod);
+		if (!(r = kube__api(&b, "GET", p.ptr, NULL, &st, &resp)) && st == 404)
+			r = NP_ENOTFOUND;
+		else if (!r && st != 200)
+			r = np_error_set("HTTP %ld: %.200s", st, resp.ptr);
+	} else {
+		r = kube__delete_pod(&b, ns, pod);
+	}
+	if (r != NP_ENOTFOUND) /* a pod already gone is nothing left */
+		r = leftovers_say(report, dry_run, r, "pod '%s' in namespace %s at %s", pod, ns, b.kc.server);
+	else
+		r = 0;
+	kubeconfig_release(&b.kc);
+	buf_release(&p);
+	buf_release(&resp);
+	return r;
+}
+
 #define K8S_OPS(name, open)                                                                      \
 	{ name, open, kubelet_start, kubelet_read_counter, kubelet_checkpoint, kubelet_collect, NULL, \
-	  kubelet_restore, kubelet_exec, kubelet_kill, kubelet_is_running, kubelet_stop, kubelet_close }
+	  kubelet_restore, kubelet_exec, kubelet_kill, kubelet_is_running, kubelet_stop, kubelet_close, \
+	  false, NULL, kube_cleanup }
 
 const struct backend_ops backend_kubelet = K8S_OPS("kubelet", kubelet_open);
 const struct backend_ops backend_apiserver = K8S_OPS("apiserver", apiserver_open);

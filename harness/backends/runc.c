@@ -15,15 +15,25 @@
 
 #include "backend.h"
 #include "counter.h"
+#include "criu_path.h"
 #include "error.h"
 #include "fsutil.h"
+#include "leftovers.h"
 #include "log.h"
+#include "runrec.h"
 #include "spawn.h"
 #include "banned.h"
 
 struct backend {
 	const struct harness_opts *o;
 	char state[512];
+	/* the runtime's environment: the run's (CRIU_FAULT=130) plus a PATH
+	 * in which the only criu is --criu. runc 1.2 ignores its --criu flag
+	 * (with a warning) and runs the criu in PATH; 1.1 looks there too */
+	char path_env[4200];
+	const char *env[20];
+	bool criu_bad;   /* --criu cannot be run: said with every runc failure */
+	char runtime[1024]; /* --runtime or runc, found in our PATH (the runtime's may lack its dir) */
 };
 
 /*
@@ -37,25 +47,26 @@ static int runc__run(struct backend *b, const char *const *args, int timeout_ms,
 	size_t n = 0;
 	struct buf desc = BUF_INIT, logp = BUF_INIT;
 	bool detached = args[1] && !strcmp(args[1], "-d");
-	argv[n++] = "runc";
+	argv[n++] = b->runtime;
 	argv[n++] = "--root";
 	argv[n++] = b->state;
 	if (detached) {
-		buf_addf(&logp, "%s/runc-%s.log", b->o->work_dir, args[0]);
+		/* one log per container: concurrent lanes sharing one would unlink
+		 * and overwrite each other's, and a failure would show another's error */
+		const char *id = args[0];
+		for (size_t i = 0; args[i]; i++)
+			id = args[i];
+		buf_addf(&logp, "%s/runc-%s-%s.log", b->o->work_dir, args[0], id);
 		unlink(logp.ptr);
 		argv[n++] = "--log";
 		argv[n++] = logp.ptr;
-	}
-	if (b->o->criu) {
-		argv[n++] = "--criu";
-		argv[n++] = b->o->criu;
 	}
 	for (size_t i = 0; args[i] && n < 31; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	struct spawn sp = SPAWN_INIT;
 	sp.argv = argv;
-	sp.env = b->o->env;
+	sp.env = b->env;
 	sp.merge_err = true;
 	sp.timeout_ms = timeout_ms;
 	if (detached)
@@ -68,6 +79,8 @@ static int runc__run(struct backend *b, const char *const *args, int timeout_ms,
 	if (!r && sp.status) {
 		buf_rtrim(&sp.out);
 		r = np_error_set("'%s' failed (status %d): %s", desc.ptr, sp.status, sp.out.ptr);
+		if (b->criu_bad)
+			np_error_prefix("criu '%s' is missing or not executable", b->o->criu);
 	} else if (r == NP_ETIMEOUT) {
 		np_error_prefix("runc hung (if this is a VM without debug registers, set CRIU_FAULT=130)");
 	}
@@ -86,7 +99,25 @@ static int runc_open(struct backend **out, const struct harness_opts *o)
 		abort();
 	b->o = o;
 	snprintf(b->state, sizeof(b->state), "%s/runc-state", o->work_dir);
-	int r = fs_mkdir_p(b->state, 0700);
+	struct buf rt = BUF_INIT;
+	criu_path_which(&rt, o->runtime ? o->runtime : "runc");
+	snprintf(b->runtime, sizeof(b->runtime), "%s", rt.ptr);
+	buf_release(&rt);
+	size_t ne = 0;
+	for (size_t i = 0; o->env && o->env[i] && ne < 18; i++)
+		b->env[ne++] = o->env[i];
+	struct buf pe = BUF_INIT;
+	int r = o->criu ? criu_path_env(&pe, &b->criu_bad, o->work_dir, o->criu) : 0;
+	snprintf(b->path_env, sizeof(b->path_env), "%s", pe.ptr);
+	buf_release(&pe);
+	if (!r && o->criu)
+		b->env[ne++] = b->path_env;
+	/* every container of the run lives under this root: recording it covers them all */
+	if (!r)
+		r = runrec_add(o->rec, "runc", "root", b->state, "runtime", b->runtime,
+			       RUNREC_END);
+	if (!r)
+		r = fs_mkdir_p(b->state, 0700);
 	if (r) {
 		free(b);
 		return r;
@@ -300,7 +331,37 @@ static void runc_close(struct backend *b)
 	free(b);
 }
 
+/* "runc version 1.2.5" (first line of --version) -> "runc 1.2.5" */
+static int runc_version(struct backend *b, struct buf *out)
+{
+	const char *argv[] = { b->runtime, "--version", NULL };
+	struct spawn sp = SPAWN_INIT;
+	sp.argv = argv;
+	sp.timeout_ms = 10000;
+	int r = spawn_run(&sp);
+	const char *v = !r && !sp.status ? strstr(sp.out.ptr, "version ") : NULL;
+	if (v)
+		buf_addf(out, "runc %.*s", (int)strcspn(v + 8, "\n"), v + 8);
+	else if (!r)
+		r = np_error_set("'%s --version' said nothing usable", argv[0]);
+	spawn_release(&sp);
+	return r;
+}
+
+/* A dead run's runc root: its runc commands still in flight, then its containers. */
+static int runc_cleanup(const struct runrec_entry *e, bool dry_run, struct buf *report)
+{
+	const char *root = runrec_get(e, "root");
+	int bad = 0;
+	if (!root || root[0] != '/')
+		return 0;
+	bad |= leftovers_kill("--root", root, NULL, "runc command", dry_run, report) != 0;
+	bad |= leftovers_runc_root(root, runrec_get(e, "runtime"), dry_run, report) != 0;
+	return bad ? NP_ERROR : 0;
+}
+
 const struct backend_ops backend_runc = {
 	"runc", runc_open, runc_start, runc_read_counter, runc_checkpoint, NULL, NULL, runc_restore,
-	runc_exec, runc_kill, runc_is_running, runc_stop, runc_close,
+	runc_exec, runc_kill, runc_is_running, runc_stop, runc_close, false, runc_version,
+	runc_cleanup,
 };

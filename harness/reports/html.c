@@ -41,6 +41,11 @@ static void html__summary(FILE *f, const struct report_set *rs, size_t passed)
 	fputs("</h1>\n<div class=\"sum\">", f);
 	fprintf(f, "<div><span class=\"%s\">%zu passed, %zu failed</span></div>",
 		passed == rs->n ? "pass" : "fail", passed, rs->n - passed);
+	if (rs->interrupted) {
+		fputs("<div><span class=\"fail\">run interrupted by ", f);
+		esc(f, rs->interrupted);
+		fputs("</span></div>", f);
+	}
 	const char *k[] = { "Date", "Kernel", "Versions" }, *v[] = { rs->date, rs->kernel, rs->versions };
 	for (int i = 0; i < 3; i++) {
 		fprintf(f, "<div>%s: ", k[i]);
@@ -58,17 +63,26 @@ static void html__table(FILE *f, const struct report_set *rs)
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct scenario_result *r = &rs->r[i];
 		struct buf why = BUF_INIT;
-		bool reg = history_regression(rs->history, r->name, r->backend, r->passed,
+		char key[160];
+		char counter[64];
+		report_format_counter(counter, sizeof(counter), r, " &#8594; ");
+		history_key(key, sizeof(key), r->backend, r->runtime);
+		bool reg = history_regression(rs->history, r->name, key, r->passed,
 					      r->checkpoint_ms, r->restore_ms, &why);
 		fprintf(f, "<tr%s><td>", reg ? " class=\"reg\"" : "");
 		esc(f, r->name);
 		fputs("</td><td>", f);
 		esc(f, r->backend);
+		if (r->runtime[0]) {
+			fputs("<br/><small>", f);
+			esc(f, r->runtime);
+			fputs("</small>", f);
+		}
 		fprintf(f, "</td><td class=\"%s\">%s</td><td class=\"n\">%.1f</td><td class=\"n\">%.1f</td>"
-			   "<td class=\"n\">%.1f</td><td class=\"n\">%.1f</td><td class=\"n\">%ld &#8594; %ld</td><td>",
-			r->passed ? "pass" : "fail", r->passed ? "passed" : "FAILED", r->checkpoint_ms,
-			r->restore_ms, r->downtime_ms, (double)r->archive_bytes / 1024, r->counter_before,
-			r->counter_after);
+			   "<td class=\"n\">%.1f</td><td class=\"n\">%.1f</td><td class=\"n\">%s</td><td>",
+			r->passed ? "pass" : "fail",
+			r->passed ? "passed" : r->interrupted ? "INTERRUPTED" : "FAILED", r->checkpoint_ms,
+			r->restore_ms, r->downtime_ms, (double)r->archive_bytes / 1024, counter);
 		esc(f, r->reason);
 		if (reg) {
 			fputs(r->reason[0] ? "<br/>" : "", f);
@@ -85,7 +99,7 @@ static void label(FILE *f, const struct scenario_result *r)
 {
 	esc(f, r->name);
 	fputs(" (", f);
-	esc(f, r->backend);
+	esc(f, r->runtime[0] ? r->runtime : r->backend);
 	fputc(')', f);
 }
 
@@ -143,8 +157,10 @@ static void html__trend(FILE *f, const struct report_set *rs)
 	double max = 1;
 	for (size_t i = 0; i < rs->n; i++) {
 		max = fmax(max, rs->r[i].checkpoint_ms);
+		char key[160];
+		history_key(key, sizeof(key), rs->r[i].backend, rs->r[i].runtime);
 		for (size_t j = 0; j < h->n; j++) {
-			const struct hist_entry *e = history_find(&h->runs[j], rs->r[i].name, rs->r[i].backend);
+			const struct hist_entry *e = history_find(&h->runs[j], rs->r[i].name, key);
 			max = e ? fmax(max, e->checkpoint_ms) : max;
 		}
 	}
@@ -164,9 +180,11 @@ static void html__trend(FILE *f, const struct report_set *rs)
 		const struct scenario_result *r = &rs->r[i];
 		const char *col = palette[i % 8];
 		struct buf why = BUF_INIT;
+		char key[160];
+		history_key(key, sizeof(key), r->backend, r->runtime);
 		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
 		for (size_t j = 0; j < runs; j++) {
-			const struct hist_entry *e = j < h->n ? history_find(&h->runs[j], r->name, r->backend) : NULL;
+			const struct hist_entry *e = j < h->n ? history_find(&h->runs[j], r->name, key) : NULL;
 			/* a failed run has no meaningful time: the line skips it */
 			double v = j < h->n ? (e && e->passed ? e->checkpoint_ms : -1)
 					    : (r->passed ? r->checkpoint_ms : -1);
@@ -174,7 +192,7 @@ static void html__trend(FILE *f, const struct report_set *rs)
 				fprintf(f, "%.1f,%.1f ", left + dx * (double)j, ch + 10 - v / max * ch);
 		}
 		fputs("\"/>\n", f);
-		if (history_regression(h, r->name, r->backend, r->passed, r->checkpoint_ms, r->restore_ms, &why))
+		if (history_regression(h, r->name, key, r->passed, r->checkpoint_ms, r->restore_ms, &why))
 			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"none\" stroke=\"#dc2626\" "
 				   "stroke-width=\"3\"/>\n", left + dx * (double)(runs - 1),
 				ch + 10 - r->checkpoint_ms / max * ch);
@@ -185,6 +203,74 @@ static void html__trend(FILE *f, const struct report_set *rs)
 			fputs(" &#8212; regression (see the table)", f);
 		fputs("</text>\n", f);
 		buf_release(&why);
+	}
+	fputs("</svg>\n", f);
+}
+
+/*
+ * Where each scenario's downtime went, from CRIU's own stats of its last
+ * cycle: a dump bar (freezing, memdump, memwrite, the rest of the frozen
+ * time) and a restore bar (forking, the rest of the restore), with what
+ * neither accounts for (the runtime and the harness) at the end of the
+ * restore bar. memdump and memwrite are parts of the frozen time, so the
+ * frozen segment is what is left of it.
+ */
+static void html__downtime(FILE *f, const struct report_set *rs)
+{
+	static const char *const names[] = { "freezing", "memdump", "memwrite", "frozen (other)",
+					      "restore forking", "restore (other)", "runtime + harness" };
+	size_t n = 0;
+	double max = 1;
+	int top = 44, row = 42, lw = 230, bw = W - lw - 90;
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->r[i].stats.has_dump) {
+			const struct criu_stats *st = &rs->r[i].stats;
+			n++;
+			max = fmax(max, rs->r[i].downtime_ms);
+			max = fmax(max, (double)(st->freezing_time + st->frozen_time) / 1000);
+			max = fmax(max, (double)st->restore_time / 1000);
+		}
+	if (!n)
+		return;
+	fprintf(f, "<h2>Where downtime goes (CRIU's stats, last cycle)</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+		   "viewBox=\"0 0 %d %d\" role=\"img\"><title>downtime breakdown</title>\n", W, top + (int)n * row + 10);
+	for (int k = 0; k < 7; k++)
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" "
+			   "y=\"%d\">%s</text>\n", 10 + (k % 4) * 155, 4 + (k / 4) * 16, palette[k],
+			24 + (k % 4) * 155, 13 + (k / 4) * 16, names[k]);
+	size_t row_i = 0;
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct scenario_result *r = &rs->r[i];
+		const struct criu_stats *st = &r->stats;
+		if (!st->has_dump)
+			continue;
+		double fz = (double)st->frozen_time / 1000, md = (double)st->memdump_time / 1000,
+		       mw = (double)st->memwrite_time / 1000, fk = (double)st->forking_time / 1000,
+		       rt = (double)st->restore_time / 1000;
+		double dump[4] = { (double)st->freezing_time / 1000, md, mw, fmax(0, fz - md - mw) };
+		double rest[3] = { st->has_restore ? fk : 0, st->has_restore ? fmax(0, rt - fk) : 0, 0 };
+		rest[2] = fmax(0, r->downtime_ms - (dump[0] + fz + rest[0] + rest[1]));
+		int y = top + (int)row_i++ * row;
+		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", lw - 6, y + 12);
+		label(f, r);
+		fprintf(f, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">downtime %.0f ms</text>\n", lw - 6,
+			y + 30, r->downtime_ms);
+		for (int bar = 0; bar < 2; bar++) {
+			const double *seg = bar ? rest : dump;
+			int nseg = bar ? 3 : 4;
+			double x = lw;
+			for (int k = 0; k < nseg; k++) {
+				double w = seg[k] / max * bw;
+				if (w <= 0)
+					continue;
+				fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"16\" fill=\"%s\">"
+					   "<title>%s %.1f ms</title></rect>\n", x, y + bar * 19, w,
+					palette[bar ? 4 + k : k], names[bar ? 4 + k : k], seg[k]);
+				x += w;
+			}
+			fprintf(f, "<text x=\"%.1f\" y=\"%d\">%s %.1f ms</text>\n", x + 4, y + 13 + bar * 19,
+				bar ? "restore" : "dump", bar ? rest[0] + rest[1] + rest[2] : dump[0] + fz);
+		}
 	}
 	fputs("</svg>\n", f);
 }
@@ -202,6 +288,7 @@ int report_html(FILE *f, const struct report_set *rs)
 	html__summary(f, rs, passed);
 	html__table(f, rs);
 	html__bars(f, "Checkpoint and restore time", rs, 2, times, tnames, "ms");
+	html__downtime(f, rs);
 	html__bars(f, "Checkpoint size", rs, 1, size_kib, snames, "KiB");
 	html__trend(f, rs);
 	fputs("</body>\n</html>\n", f);

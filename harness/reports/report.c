@@ -26,6 +26,14 @@ int report_write(const char *format, FILE *f, const struct report_set *rs)
 	return np_error_setc(NP_EINVALID, "unknown report format '%s' (table, json, junit, tap, html)", format);
 }
 
+void report_format_counter(char *out, size_t n, const struct scenario_result *r, const char *arrow)
+{
+	if (r->counter_after < 0)
+		snprintf(out, n, "%ld", r->counter_before);
+	else
+		snprintf(out, n, "%ld%s%ld", r->counter_before, arrow, r->counter_after);
+}
+
 void report_xml_escape(FILE *f, const char *s)
 {
 	for (; *s; s++) {
