@@ -17,6 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	k8s_json_pod_state(&ps, body);
 	k8s_json_items_path(&a, body);
 	k8s_json_crd_status(body, &a, &b);
+	struct cc_object *items = NULL, ev;
+	size_t n;
+	char rv[32], type[16];
+	long code;
+	if (!k8s_json_cc_list(body, &items, &n, rv, sizeof(rv)))
+		free(items);
+	k8s_json_watch_event(body, type, sizeof(type), &ev, &code);
 	buf_release(&a);
 	buf_release(&b);
 	free(body);

@@ -24,8 +24,20 @@ counter's output as it would be by now (one line per 100 ms).
     - unknown pod/container: 404 from the handler
     - known: 200 {"items": ["<root>/checkpoints/checkpoint-<pod>_<ns>-<container>-<ts>.tar"]}
 
+With --crd-store, custom objects are stored as an API server stores them
+(no built-in controller; `crharness controller` serves them):
+  POST   /apis/{g}/{v}/namespaces/{ns}/{plural}             -> 201, resourceVersion set
+  GET    /apis/{g}/{v}[/namespaces/{ns}]/{plural}           -> list with metadata.resourceVersion
+  GET    ...?watch=true&resourceVersion=RV[&timeoutSeconds=N] -> chunked JSON lines: events after RV
+         (ERROR 410 when RV is older than the last POST /test/compact)
+  GET/DELETE .../{plural}/{name}
+  PATCH  .../{plural}/{name}/status  (application/merge-patch+json only; 409 when a
+         metadata.resourceVersion in the patch is not the object's)
+  POST   /test/compact -> open watches and later ones from older versions get ERROR 410
+
 Usage: k8s_server.py PORTFILE CA CERT KEY ROOT [--gate on|off] [--pods ns/pod/container,...]
-                     [--fail500 MESSAGE] [--crd-fail MESSAGE] [--runc BUNDLE [--images DIR]]
+                     [--fail500 MESSAGE] [--crd-fail MESSAGE] [--crd-store]
+                     [--runc BUNDLE [--images DIR]]
 With --runc, pods are real runc containers from BUNDLE (see node_runtime.py):
 logs carry the counter's real value, checkpoints are real dumps, and pods
 are restored from checkpoint images found in DIR or from RESTORE_FROM.
@@ -50,6 +62,12 @@ waiting = {}  # "ns/pod" -> the waiting state of a container that could not star
 specs = {}  # "ns/pod" -> pod spec, for restarts
 restarts = {}  # "ns/pod" -> restartCount
 args = sys.argv[6:]
+crd_store = "--crd-store" in args
+store = {}  # "ns/plural/name" -> object
+events = []  # (rv, type, object) in order
+rv_now = 0
+compacted = 0
+changed = threading.Condition()
 for i, a in enumerate(args):
     if a == "--gate":
         gate = args[i + 1]
@@ -100,8 +118,108 @@ class H(http.server.BaseHTTPRequestHandler):
     def body(self):
         return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
 
+    def store_event(self, kind, key, obj):
+        global rv_now
+        with changed:
+            rv_now += 1
+            obj.setdefault("metadata", {})["resourceVersion"] = str(rv_now)
+            events.append((rv_now, kind, key, json.loads(json.dumps(obj))))
+            changed.notify_all()
+
+    def watch(self, match, q):
+        since = int(q.get("resourceVersion", ["0"])[-1] or 0)
+        era = compacted
+        until = time.time() + int(q.get("timeoutSeconds", ["1800"])[-1])
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def chunk(data):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        try:
+            # as the API server does when its window moved past a watch: an ERROR event
+            err = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired",
+                   "message": f"too old resource version: {since} ({rv_now})", "code": 410}
+            while time.time() < until:
+                with changed:
+                    if since < compacted or era != compacted:
+                        chunk(json.dumps({"type": "ERROR", "object": err}).encode() + b"\n")
+                        break
+                    todo = [e for e in events if e[0] > since and match(e[2])]
+                    if not todo:
+                        changed.wait(min(0.5, max(0.0, until - time.time())))
+                        continue
+                for rv, kind, _, obj in todo:
+                    chunk(json.dumps({"type": kind, "object": obj}).encode() + b"\n")
+                    since = rv
+            chunk(b"")
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            pass
+        self.close_connection = True
+
+    def crd_stored(self, method, p, q):
+        # apis/G/V[/namespaces/NS]/PLURAL[/NAME[/status]]
+        ns = p[4] if len(p) >= 6 and p[3] == "namespaces" else None
+        rest = p[5:] if ns else p[3:]
+        plural = rest[0]
+        if method == "GET" and len(rest) == 1:
+            def match(key):
+                kns, kplural, _ = key.split("/")
+                return (ns is None or kns == ns) and kplural == plural
+            if q.get("watch", [""])[-1] in ("true", "1"):
+                return self.watch(match, q)
+            with changed:
+                items = [o for k, o in store.items() if match(k)]
+                rv = rv_now
+            return self.send(200, json.dumps({"kind": "List", "metadata": {"resourceVersion": str(rv)},
+                                              "items": items}), "application/json")
+        if method == "POST" and len(rest) == 1 and ns:
+            obj = self.body()
+            obj["metadata"]["namespace"] = ns
+            key = f"{ns}/{plural}/{obj['metadata']['name']}"
+            if key in store:
+                return self.send(409, json.dumps({"kind": "Status", "code": 409, "reason": "AlreadyExists"}), "application/json")
+            obj["metadata"]["creationTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            self.store_event("ADDED", key, obj)
+            store[key] = obj
+            return self.send(201, json.dumps(obj), "application/json")
+        key = f"{ns}/{plural}/{rest[1]}" if ns and len(rest) >= 2 else None
+        if key not in store:
+            return self.send(404, json.dumps({"kind": "Status", "code": 404, "reason": "NotFound"}), "application/json")
+        obj = store[key]
+        if method == "GET" and len(rest) == 2:
+            return self.send(200, json.dumps(obj), "application/json")
+        if method == "DELETE" and len(rest) == 2:
+            del store[key]
+            self.store_event("DELETED", key, obj)
+            return self.send(200, json.dumps(obj), "application/json")
+        if method == "PATCH" and rest[2:] == ["status"]:
+            if self.headers.get("Content-Type") != "application/merge-patch+json":
+                return self.send(415, json.dumps({"kind": "Status", "code": 415, "message": "unsupported patch type"}), "application/json")
+            patch = self.body()
+            want = patch.get("metadata", {}).get("resourceVersion")
+            with changed:
+                if want is not None and want != obj["metadata"]["resourceVersion"]:
+                    return self.send(409, json.dumps({"kind": "Status", "code": 409, "reason": "Conflict"}), "application/json")
+                st = obj.setdefault("status", {})
+                for k, v in patch.get("status", {}).items():
+                    if v is None:
+                        st.pop(k, None)
+                    else:
+                        st[k] = v
+            self.store_event("MODIFIED", key, obj)
+            with open(os.path.join(root, "status-patches.jsonl"), "a") as f:
+                f.write(json.dumps({"name": rest[1], **patch}) + "\n")
+            return self.send(200, json.dumps(obj), "application/json")
+        return self.send(405, json.dumps({"kind": "Status", "code": 405}), "application/json")
+
     def crd(self, method):
-        p = urllib.parse.urlsplit(self.path).path.strip("/").split("/")
+        u = urllib.parse.urlsplit(self.path)
+        p = u.path.strip("/").split("/")
+        if crd_store and len(p) >= 4:
+            return self.crd_stored(method, p, urllib.parse.parse_qs(u.query))
         # apis/G/V/namespaces/NS/PLURAL[/NAME]
         if len(p) < 6 or p[3] != "namespaces":
             return self.send(404, "404 page not found\n")
@@ -261,6 +379,12 @@ class H(http.server.BaseHTTPRequestHandler):
         parts = u.path.strip("/").split("/")
         if parts[:1] in (["api"], ["apis"]):
             return self.api("POST")
+        if parts == ["test", "compact"]:
+            global compacted
+            with changed:
+                compacted = rv_now
+                changed.notify_all()
+            return self.send(200, "compacted\n")
         if gate != "on" or len(parts) != 4 or parts[0] != "checkpoint":
             return self.send(404, "404 page not found\n")
         q = urllib.parse.parse_qs(u.query)

@@ -20,6 +20,8 @@ for f in tests/data/bad/*.yaml; do
     fi
 done
 check_exit "missing recipe file is bad input" 2 $NP validate /nonexistent.yaml
+check_exit "an endless recipe file is refused, not read to the end" 2 $NP validate /dev/zero
+check_grep "and the error says why" "'/dev/zero' is larger than 16 MiB" "$T/.out"
 check_exit "unknown option is bad usage" 2 $NP apply --bogus x
 check "every command has --help" bash -c "for c in validate plan apply rollback facts; do $NP \$c --help | grep -q usage: || exit 1; done"
 
@@ -171,10 +173,10 @@ if [ "$($NP facts --json | python3 -c 'import json,sys; print(json.load(sys.stdi
     check "systemd stopped it" bash -c "! systemctl is-active -q np-test-$$.service"
     rm -f /run/systemd/system/np-test-$$.service; systemctl daemon-reload
 else
-    printf 'recipe: live\nsteps:\n  - service: { name: containerd, state: started }\n' > "$T/live.yaml"
+    printf 'recipe: live\nsteps:\n  - service: { name: np-no-such-service, state: started }\n' > "$T/live.yaml"
     check_exit "no systemd: a service step fails (exit 1)" 1 $NP apply --state-dir "$T/live-st" "$T/live.yaml"
     check_grep "and says so, with the way out" "no systemd on this host.*if_missing: skip" "$T/.out"
-    printf 'recipe: live\nsteps:\n  - service: { name: containerd, state: started, if_missing: skip }\n' > "$T/live.yaml"
+    printf 'recipe: live\nsteps:\n  - service: { name: np-no-such-service, state: started, if_missing: skip }\n' > "$T/live.yaml"
     check "no systemd, if_missing: skip" $NP apply --state-dir "$T/live-st" "$T/live.yaml"
     check_grep "the step is skipped" "0 failed, 1 skipped" "$T/.out"
 fi
@@ -184,7 +186,17 @@ check "packages: $first hello, live (apt-get)" $NP apply --state-dir "$T/pk-st" 
 check "dpkg agrees" bash -c "dpkg -s hello 2>/dev/null | grep -q 'Status: install ok installed'; [ \$? = $([ $first = present ] && echo 0 || echo 1) ]"
 check "packages: converged" $NP apply --state-dir "$T/pk-st" -e st=$first "$T/pk.yaml"
 check_grep "packages: 0 changed" "2 ok, 0 changed" "$T/.out"
-check "packages: back to $second" $NP apply --state-dir "$T/pk-st" -e st=$second "$T/pk.yaml"
+# another apt holds the dpkg lock (as unattended-upgrades does on a fresh
+# VM) for 3 s: the step waits for it instead of failing
+python3 -c 'import fcntl, sys, time
+f = open("/var/lib/dpkg/lock-frontend", "w"); fcntl.lockf(f, fcntl.LOCK_EX)
+open(sys.argv[1], "w").close(); time.sleep(3)' "$T/locked" &
+LOCKER=$!
+for _ in $(seq 50); do [ -e "$T/locked" ] && break; sleep 0.1; done
+check "another process holds the dpkg lock" kill -0 $LOCKER
+check "packages: back to $second, waiting for the dpkg lock another apt holds" \
+    $NP apply --state-dir "$T/pk-st" -e st=$second "$T/pk.yaml"
+wait $LOCKER
 
 # make install: fetch/git/extract live in nodeprep-sources.so, found in
 # PREFIX/lib/nodeprep; a run without such a step never loads it

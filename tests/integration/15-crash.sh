@@ -44,9 +44,11 @@ same_as_seed() { diff -r "$SEED" "$1" > /dev/null; }
 kills=0 bad=0 litter=0
 for sc in rename fsync write; do
     step=$([ $sc = rename ] && echo 1 || echo 4)
+    # writes rename relative to the directory they resolved in the root (renameat)
+    calls=$([ $sc = rename ] && echo rename,renameat,renameat2 || echo $sc)
     for k in $(seq 1 $step 400); do
         r=$T/k-$sc-$k; rm -rf "$r" "$r.st"; cp -a "$SEED" "$r"
-        (strace -o /dev/null -e trace=$sc -e inject=$sc:signal=KILL:when=$k \
+        (strace -o /dev/null -e trace=$calls -e inject=$calls:signal=KILL:when=$k \
             $NP apply --root "$r" --state-dir "$r.st" "$T/crash.yaml" > "$r.out" 2>&1; exit $?) 2> /dev/null
         rc=$?
         [ $rc = 0 ] && { rm -rf "$r" "$r.st"; break; }   # past the last call: the apply finished

@@ -59,7 +59,8 @@ check "junit with failures validates too" xmllint --noout --schema tests/data/ju
 check "junit failures carry the reason" python3 -c "
 import xml.etree.ElementTree as E; f=E.parse('$T/fail.xml').findall('.//failure'); assert len(f)==3 and all(x.get('message') for x in f)"
 check "nothing left running in runc's state" bash -c "[ -z \"\$(runc --root $T/work/runc-state list -q 2>/dev/null)\" ]"
-check "no counter process left" bash -c "! pgrep -f '[c]ount.new' >/dev/null"
+no_counters() { [ -z "$(our_counters "$1")" ]; }
+check "no counter process left" no_counters "$T/work"
 
 printf 'scenario: x\nsteps:\n  - checkpoint: { leave_runing: true }\n' > "$T/bad.yaml"
 check_exit "malformed scenario is bad input" 2 $CRH run "$T/bad.yaml"

@@ -31,6 +31,23 @@ check_grep "html escapes input" '&lt;script&gt;alert\(1\)&lt;/script&gt;&amp;' "
 check_grep "html: self-contained (no external resources)" '^<!DOCTYPE html>' "$T/r.html"
 check "html: no external scripts, links or fonts" bash -c "! grep -Eq '<script|<link|src=\"http|url\\(' $T/r.html"
 check_grep "html: charts are inline SVG" '<svg xmlns="http://www.w3.org/2000/svg"' "$T/r.html"
+check_grep "html: where downtime goes, as stacked bars from CRIU's stats" 'Where downtime goes \(CRIU' "$T/r.html"
+check "html: the downtime bars of counter-basic add up" python3 - "$T/r.html" "$T/r.json" <<'PY'
+import json, re, sys
+html = open(sys.argv[1]).read()
+s = [x for x in json.load(open(sys.argv[2]))["scenarios"] if x["name"] == "counter-basic"][0]
+svg = html[html.index("Where downtime goes"):]
+svg = svg[:svg.index("</svg>")]
+segs = dict((k, float(v)) for k, v in re.findall(r"<title>([a-z +()]+) ([0-9.]+) ms</title>", svg))
+st = s["criu_stats"]
+assert abs(segs["freezing"] - st["dump"]["freezing_time_us"] / 1000) < 0.1, (segs, st)
+assert abs(segs["memdump"] - st["dump"]["memdump_time_us"] / 1000) < 0.1, (segs, st)
+assert abs(segs["restore forking"] - st["restore"]["forking_time_us"] / 1000) < 0.1, (segs, st)
+dump = re.search(r">dump ([0-9.]+) ms<", svg).group(1)
+assert abs(float(dump) - (st["dump"]["freezing_time_us"] + st["dump"]["frozen_time_us"]) / 1000) < 0.2, dump
+rest = float(re.search(r">restore ([0-9.]+) ms<", svg).group(1))
+assert rest >= st["restore"]["restore_time_us"] / 1000 - 0.2, (rest, st)
+PY
 check_grep "html: trend over the history" 'Checkpoint time over the last 3 runs' "$T/r.html"
 check_grep "html: regression marked (time > 1.25x median)" 'regression:</b> checkpoint [0-9]+ ms is [0-9]+% above the median 20 ms' "$T/r.html"
 check_grep "html: newly failing marked" 'regression:</b> newly failing \(passed on 2026-01-02T03:00:00Z\)' "$T/r.html"

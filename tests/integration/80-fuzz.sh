@@ -1,6 +1,6 @@
 # libFuzzer smoke run (clang, ASan+UBSan): recipe loader + templating,
 # scenario loader, checkpoint inspection, CRIU image decoders, kubeconfig,
-# API server/kubelet answers, each for
+# API server/kubelet answers, the --root resolver, each for
 # FUZZ_SECONDS (15 here; `make fuzz-smoke` runs 60) on its seed corpus.
 . tests/integration/lib.sh
 if ! make -s fuzz > "$T/build.log" 2>&1; then

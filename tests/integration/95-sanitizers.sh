@@ -1,7 +1,7 @@
 # Memory safety in every CI run, on a part of the suite (the whole of it
 # under ASan is `make asan`, which doubles the run): an ASan+UBSan build runs
-# the unit suites and the nodeprep, runc harness, SSH and kubelet integration
-# tests; valgrind memcheck runs the unit suites, a plan/apply/rollback and a
+# the unit suites and the nodeprep, service daemon, runc harness, inspect/list/diff/memsearch,
+# SSH (with --persist's ssh-master) and kubelet integration tests; valgrind memcheck runs the unit suites, a plan/apply/rollback and a
 # runc scenario with the normal build. Any sanitizer report, or a leak
 # valgrind calls "definitely lost", fails a check.
 . tests/integration/lib.sh
@@ -23,8 +23,18 @@ inner() { # NAME SCRIPT
     check "$1: no sanitizer report" bash -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $T/$1.log"
 }
 inner asan-nodeprep tests/integration/10-nodeprep.sh
+inner asan-daemon tests/integration/12-service-daemon.sh   # daemons without systemd, rollback stopping them
 inner asan-runc tests/integration/30-harness-runc.sh
+inner asan-inspect tests/integration/55-inspect-more.sh   # CRIU image decoders on real and hand-made images
 inner asan-ssh tests/integration/60-ssh.sh
+inner asan-ssh-batch tests/integration/61-ssh-batch.sh
+# --persist (~10 s): an ssh-master's stderr is /dev/null once it serves, so
+# every process of this one writes its sanitizer reports to files instead
+mkdir -p "$T/mux-reports"
+ASAN_OPTIONS=$ASAN_OPTIONS:log_path=$T/mux-reports/asan UBSAN_OPTIONS=$UBSAN_OPTIONS:log_path=$T/mux-reports/ubsan \
+    inner asan-ssh-persist tests/integration/63-ssh-persist.sh
+check "asan-ssh-persist: no sanitizer report from any process, the masters included" \
+    bash -c "[ -z \"\$(ls -A $T/mux-reports)\" ] || { head -n 40 $T/mux-reports/*; false; }"
 inner asan-kubelet tests/integration/90-kubelet.sh
 
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --trace-children=no"

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the file-editing step kinds (yaml_set, toml_set, line)
+ * Unit tests for the file-editing step kinds (yaml_set, toml_set, json_set, line)
  * through the executor, on files in a temporary root: exact output text,
  * so comment and order preservation are pinned down.
  */
@@ -114,6 +114,50 @@ START_TEST(test_edit__toml_set_refuses_multiline)
 }
 END_TEST
 
+START_TEST(test_edit__json_set_keeps_other_keys)
+{
+	EDIT_EQ("{\"log-driver\": \"json-file\", \"log-opts\": {\"max-size\": \"10m\"}}",
+		"json_set: { path: /f, set: { experimental: true, log-opts.max-file: \"3\", x.n: 2, x.l: [a, 1] } }",
+		"{\n  \"log-driver\": \"json-file\",\n  \"log-opts\": {\n    \"max-size\": \"10m\",\n"
+		"    \"max-file\": \"3\"\n  },\n  \"experimental\": true,\n  \"x\": {\n    \"n\": 2,\n"
+		"    \"l\": [\n      \"a\",\n      1\n    ]\n  }\n}\n");
+}
+END_TEST
+
+START_TEST(test_edit__json_set_converged_is_untouched)
+{
+	/* same values: not even re-indented */
+	EDIT_EQ("{\"experimental\":true,  \"a\":{\"b\":null}}\n",
+		"json_set: { path: /f, set: { experimental: true, a.b: null } }",
+		"{\"experimental\":true,  \"a\":{\"b\":null}}\n");
+}
+END_TEST
+
+START_TEST(test_edit__json_set_creates_file)
+{
+	EDIT_EQ(NULL, "json_set: { path: /f, set: { experimental: true } }",
+		"{\n  \"experimental\": true\n}\n");
+	EDIT_EQ("\n", "json_set: { path: /f, set: { s: \"true\" } }", "{\n  \"s\": \"true\"\n}\n");
+}
+END_TEST
+
+START_TEST(test_edit__json_set_refuses_bad_input)
+{
+	int rc;
+	char *got = edit("{\"a\": 1}", "json_set: { path: /f, set: { a.b: 2 } }", &rc);
+	ck_assert_int_eq(rc, 1);
+	ck_assert_str_eq(got, "{\"a\": 1}");
+	free(got);
+	got = edit("{\"a\": 1,", "json_set: { path: /f, set: { b: 2 } }", &rc);
+	ck_assert_int_eq(rc, 1);
+	ck_assert_str_eq(got, "{\"a\": 1,");
+	free(got);
+	got = edit("[1]", "json_set: { path: /f, set: { b: 2 } }", &rc);
+	ck_assert_int_eq(rc, 1);
+	free(got);
+}
+END_TEST
+
 START_TEST(test_edit__line_replace_append_absent)
 {
 	EDIT_EQ("a=1\nb=2\n", "line: { path: /f, regexp: '^b=', line: b=3 }", "a=1\nb=3\n");
@@ -134,6 +178,10 @@ Suite *suite_edit(void)
 	tcase_add_test(tc, test_edit__toml_set_in_table_keeps_comment);
 	tcase_add_test(tc, test_edit__toml_set_appends_table);
 	tcase_add_test(tc, test_edit__toml_set_refuses_multiline);
+	tcase_add_test(tc, test_edit__json_set_keeps_other_keys);
+	tcase_add_test(tc, test_edit__json_set_converged_is_untouched);
+	tcase_add_test(tc, test_edit__json_set_creates_file);
+	tcase_add_test(tc, test_edit__json_set_refuses_bad_input);
 	tcase_add_test(tc, test_edit__line_replace_append_absent);
 	suite_add_tcase(s, tc);
 	return s;

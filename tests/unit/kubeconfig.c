@@ -47,6 +47,12 @@ START_TEST(test_kubeconfig__errors)
 	ck_assert_ptr_nonnull(strstr(np_error_last(), "neither a client certificate"));
 	ck_assert_int_eq(kubeconfig_parse(&kc, "kc", "a: [", 4, NULL), NP_EINVALID);
 	ck_assert_ptr_nonnull(strstr(np_error_last(), "kc:"));
+	/* a file that never ends is refused at once (the fuzzer's /dev/zero) */
+	const char endless[] = "current-context: a\nclusters: [{name: k, cluster: {server: \"https://x\"}}]\n"
+			       "users: [{name: u, user: {client-certificate: /dev/zero, client-key: /dev/zero}}]\n"
+			       "contexts: [{name: a, context: {cluster: k, user: u}}]\n";
+	ck_assert_int_ne(kubeconfig_parse(&kc, "kc", endless, strlen(endless), NULL), 0);
+	ck_assert_ptr_nonnull(strstr(np_error_last(), "client-certificate: '/dev/zero' is larger than 1 MiB"));
 }
 END_TEST
 

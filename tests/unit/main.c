@@ -14,6 +14,12 @@ int main(void)
 	srunner_add_suite(sr, suite_edit());
 	srunner_add_suite(sr, suite_scenario());
 	srunner_add_suite(sr, suite_kubeconfig());
+	srunner_add_suite(sr, suite_k8s_json());
+	srunner_add_suite(sr, suite_runrec());
+	srunner_add_suite(sr, suite_criu_mem());
+	srunner_add_suite(sr, suite_jail());
+	srunner_add_suite(sr, suite_host_cache());
+	srunner_add_suite(sr, suite_mux_wire());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

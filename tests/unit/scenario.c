@@ -39,13 +39,15 @@ START_TEST(test_scenario__good)
 	struct scenario *s = NULL;
 	char *path = write_tmp("scenario: x\ncontainers: 2\ninterval_ms: 50\nsteps:\n  - start\n"
 			       "  - wait: 100\n  - checkpoint: { leave_running: true }\n"
-			       "  - restore: { new_id: true }\n  - check: resumed\n"
-			       "  - repeat: { times: 2, steps: [checkpoint, restore] }\n");
+			       "  - restore: { new_id: true, new_node: true }\n  - check: resumed\n"
+			       "  - repeat: { times: 2, steps: [checkpoint, restore] }\n  - check: memory\n");
 	ck_assert_int_eq(scenario_load(&s, path), 0);
 	ck_assert_str_eq(s->name, "x");
 	ck_assert_int_eq(s->containers, 2);
-	ck_assert_int_eq(s->nsteps, 6);
+	ck_assert_int_eq(s->nsteps, 7);
+	ck_assert_int_eq(s->steps[6].check, CHECK_MEMORY);
 	ck_assert(s->steps[2].ck.leave_running);
+	ck_assert(s->steps[3].rs.new_id && s->steps[3].rs.new_node && !s->steps[3].rs.new_bundle);
 	ck_assert_int_eq(s->steps[5].times, 2);
 	scenario_free(s);
 	unlink(path);
@@ -57,6 +59,7 @@ START_TEST(test_scenario__malformed)
 {
 	expect_error("scenario: x\nsteps:\n  - checkpoint: { leave_runing: true }\n", "3:19", "leave_runing");
 	expect_error("scenario: x\nsteps:\n  - dance\n", "3:5", "dance");
+	expect_error("scenario: x\nsteps:\n  - check: memroy\n", "3:12", "memory, {exists");
 	expect_error("scenario: x\nsteps:\n  - wait: soon\n", "3:11", "");
 	expect_error("scenario: x\ncontainers: many\nsteps: [start]\n", "2:13", "");
 	expect_error("scenario: x\nbogus: 1\nsteps: [start]\n", "2:1", "bogus");

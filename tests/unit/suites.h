@@ -13,5 +13,11 @@ Suite *suite_criu_stats(void);
 Suite *suite_edit(void);
 Suite *suite_scenario(void);
 Suite *suite_kubeconfig(void);
+Suite *suite_k8s_json(void);
+Suite *suite_runrec(void);
+Suite *suite_criu_mem(void);
+Suite *suite_jail(void);
+Suite *suite_host_cache(void);
+Suite *suite_mux_wire(void);
 
 #endif

@@ -69,6 +69,16 @@ START_TEST(test_template__truthy)
 	ck_assert(!template_truthy("amd64 == arm64"));
 	ck_assert(template_truthy("a != b"));
 	ck_assert(!template_truthy("false"));
+	ck_assert(template_truthy("1.26.8 >= 1.22"));
+	ck_assert(template_truthy("1.22 >= 1.22"));
+	ck_assert(!template_truthy("1.9 >= 1.22"));
+	ck_assert(!template_truthy("1.22 >= 1.22.1"));
+	ck_assert(template_truthy(" < 1.22"));
+	ck_assert(template_truthy("v1.2.5 >= 1.2"));
+	ck_assert(!template_truthy("1.26.8 < 1.22"));
+	ck_assert(template_truthy("amd64 == amd64 and  < 1.22"));
+	ck_assert(!template_truthy("amd64 == arm64 and  < 1.22"));
+	ck_assert(!template_truthy("amd64 == amd64 and 1.26 < 1.22"));
 	ck_assert(!template_truthy(" "));
 	ck_assert(template_truthy("yes please"));
 }
