@@ -18,14 +18,18 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 NP_LIBS    = $(shell pkg-config --libs yaml-0.1 jansson libcrypto libssh2) -lpthread -lm
 SOURCES_LIBS = $(shell pkg-config --libs libcurl libgit2 libarchive)
 SOURCES_SRC = common/download.c common/extract.c provision/tree_push.c \
-              provision/modules/fetch.c provision/modules/git.c provision/modules/extract.c
+              provision/modules/fetch.c provision/modules/git.c provision/modules/extract.c \
+              provision/modules/gomod.c
 SOURCES_OBJ = $(SOURCES_SRC:%.c=$(BUILD)/pic/%.o)
 CHECK_LIBS = $(shell pkg-config --libs check)
 PREFIX   ?= /usr/local
 
+# crharness's commands link into crharness only: their cmd_run would clash
+# with nodeprep's in the one library
+CRH_CMD_SRC = $(wildcard harness/cmd_*.c)
 LIB_SRC  = $(wildcard common/*.c) \
            $(filter-out provision/main.c,$(wildcard provision/*.c provision/modules/*.c)) \
-           $(filter-out harness/main.c,$(wildcard harness/*.c harness/backends/*.c harness/reports/*.c))
+           $(filter-out harness/main.c $(CRH_CMD_SRC),$(wildcard harness/*.c harness/backends/*.c harness/reports/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -54,7 +58,7 @@ $(BIN)/nodeprep-sources.so: $(SOURCES_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(OPT) $(EXTRA_LDFLAGS) -shared -Wl,--as-needed -o $@ $^ $(SOURCES_LIBS)
 
-$(BIN)/crharness: $(BUILD)/harness/main.o $(BUILD)/libnodeprep.a
+$(BIN)/crharness: $(BUILD)/harness/main.o $(CRH_CMD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libnodeprep.a
 	@mkdir -p $(BIN)
 	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -109,6 +113,39 @@ run: all
 nightly: all
 	scripts/nightly
 
+# A one-node Kubernetes cluster on this machine (k8s/node.yaml: kubelet,
+# API server, scheduler, etcd built from source, containerd 2.x with CRIU,
+# daemons supervised by nodeprep without systemd). Idempotent; the last
+# line printed is KUBECONFIG=PATH. cluster-down stops it and leaves no
+# process, mount or container behind (k8s/down.yaml). The node has its own
+# state dir (its rollback and lock are its own); its Go builds use the
+# shared Go caches.
+NODE_STATE ?= /var/lib/nodeprep/k8s-node
+GO_CACHES  ?= -e go_modcache=/var/lib/nodeprep/cache/go/mod -e go_buildcache=/var/lib/nodeprep/cache/go/build
+NODE_VARS  ?= $(GO_CACHES) -e go_min=1.26 -e runc_trial=false \
+             --source runc=gomod:github.com/opencontainers/runc@v1.2.5 \
+             --source containerd=gomod:github.com/containerd/containerd/v2@v2.2.9 \
+             -e runc_dest=/usr/local/sbin/runc-criu -e runc_path=/usr/local/sbin/runc-criu \
+             -e containerd_prefix=/opt/containerd-2 \
+             -e cri_plugin=io.containerd.cri.v1.runtime -e containerd_config=/etc/containerd/node.toml \
+             -e crharness=$(CURDIR)/$(BIN)/crharness
+cluster: all
+	GOMODCACHE=/var/lib/nodeprep/cache/go/mod $(BIN)/nodeprep apply --state-dir $(NODE_STATE) $(NODE_VARS) k8s/node.yaml
+	@echo KUBECONFIG=/etc/kubernetes/admin.conf
+
+cluster-down: all
+	$(BIN)/nodeprep apply --state-dir $(NODE_STATE) k8s/down.yaml
+
+# A kind cluster that can checkpoint (kind/kind-cr.yaml): kind, its base and
+# node images built from source and cached in KIND_STATE, one node Ready,
+# the counter image loaded. kind-cluster-down deletes the cluster only.
+KIND_STATE ?= /var/lib/nodeprep/kind
+kind-cluster: all
+	$(BIN)/nodeprep apply --state-dir $(KIND_STATE) --recipe-path kind -e crharness=$(CURDIR)/$(BIN)/crharness kind/kind-cr.yaml
+
+kind-cluster-down: all
+	$(BIN)/nodeprep apply --state-dir $(KIND_STATE) --recipe-path kind kind/kind-down.yaml
+
 # Side-by-side speed/memory figures (bench/README.md); never part of check.
 bench: all
 	bench/run
@@ -120,10 +157,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/nodeprep
 	install -m 0644 bin/nodeprep-sources.so $(DESTDIR)$(PREFIX)/lib/nodeprep/
 	install -m 0644 recipes/*.yaml $(DESTDIR)$(PREFIX)/share/nodeprep/recipes/
+	install -d $(DESTDIR)$(PREFIX)/share/nodeprep/recipes/kubelet-fork $(DESTDIR)$(PREFIX)/share/nodeprep/k8s
+	install -m 0644 recipes/kubelet-fork/*.tmpl $(DESTDIR)$(PREFIX)/share/nodeprep/recipes/kubelet-fork/
+	install -m 0644 k8s/*.yaml $(DESTDIR)$(PREFIX)/share/nodeprep/k8s/
 	install -m 0644 harness/scenarios/*.yaml $(DESTDIR)$(PREFIX)/share/crharness/scenarios/
 
 format:
-	clang-format -i $(LIB_SRC) $(UNIT_SRC) provision/main.c harness/main.c $(HDRS)
+	clang-format -i $(LIB_SRC) $(UNIT_SRC) provision/main.c harness/main.c $(CRH_CMD_SRC) $(HDRS)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
@@ -132,4 +172,5 @@ lint:
 clean:
 	rm -rf build build-asan build-fuzz bin
 
-.PHONY: all check unit asan asan-build fuzz fuzz-smoke run nightly bench install format lint clean
+.PHONY: all check unit asan asan-build fuzz fuzz-smoke run nightly cluster cluster-down bench install format lint clean \
+	kind-cluster kind-cluster-down

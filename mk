@@ -11,7 +11,8 @@ pkgs=(build-essential pkg-config diffutils python3 ca-certificates
       libjansson-dev libssl-dev check
       runc containerd busybox-static iptables xz-utils procps util-linux
       git openssl libxml2-utils chromium openssh-server openssh-client sudo
-      vagrant curl clang valgrind strace cppcheck)
+      vagrant curl clang libclang-rt-14-dev valgrind strace cppcheck docker.io debootstrap patch libcap2-bin
+      iproute2)
 
 missing=()
 for p in "${pkgs[@]}"; do
