@@ -173,6 +173,27 @@ static int kube__record(struct backend *b, const struct container *c)
 	return r;
 }
 
+/* POST the pod. A namespace's default service account appears a moment
+ * after the namespace (or a new cluster) does, and until then admission
+ * refuses every pod with 403 "serviceaccount ... not found": that one
+ * answer is waited out, for 60 s at most. */
+static int kube__post_pod(struct backend *b, const char *path, const char *body, long *st,
+			  struct buf *resp)
+{
+	int r = 0;
+	for (int i = 0; i < 120; i++) {
+		buf_reset(resp);
+		r = kube__api(b, "POST", path, body, st, resp);
+		if (r || *st != 403 || !resp->ptr || !strstr(resp->ptr, "serviceaccount") ||
+		    !strstr(resp->ptr, "not found"))
+			break;
+		if (i == 0)
+			log_info("waiting for namespace '%s' to get its default service account", b->kc.ns);
+		sleep_ms(500);
+	}
+	return r;
+}
+
 /* Create pod c->id holding the one container ctr (consumed), under the
  * RuntimeClass asked for, and wait until it runs. */
 static int kube__create_pod(struct backend *b, struct container *c, json_t *ctr)
@@ -191,7 +212,7 @@ static int kube__create_pod(struct backend *b, struct container *c, json_t *ctr)
 	/* recorded before it exists: a run killed from here on leaves a pod `cleanup` finds */
 	int r = kube__record(b, c);
 	if (!r)
-		r = kube__api(b, "POST", p.ptr, body, &st, &resp);
+		r = kube__post_pod(b, p.ptr, body, &st, &resp);
 	if (!r && st != 201 && st != 200)
 		r = np_error_set("creating pod '%s': HTTP %ld: %.300s", c->id, st, resp.ptr);
 	if (!r)
