@@ -17,12 +17,14 @@ KC=/etc/kubernetes/admin.conf
 SOCK=/run/containerd/containerd.sock
 CTR="/opt/containerd-2/bin/ctr --address $SOCK -n k8s.io"
 PKI=/etc/kubernetes/pki
-NS=crh-real-$$
-CTL= UP=
+NS=crh-real-$$ NS2=crh-sa-$$
+CTL= UP= CM=
 CK=/var/lib/kubelet/checkpoints
 before=$(ls "$CK" 2>/dev/null)
 cleanup() {
     [ -n "$CTL" ] && kill -TERM "$CTL" 2>/dev/null
+    [ -n "$CM" ] && kill -CONT "$CM" 2>/dev/null
+    $KUBECTL --kubeconfig "$KC" delete namespace "$NS2" --wait=false > /dev/null 2>&1
     $KUBECTL --kubeconfig "$KC" delete namespace "$NS" --wait=false > /dev/null 2>&1
     $KUBECTL --kubeconfig "$KC" delete -f harness/k8s/containercheckpoint-crd.yaml --wait=false > /dev/null 2>&1
     # the archives and checkpoint images this test made
@@ -63,6 +65,30 @@ assert s["status"] == "passed" and s["backend"] == "kubelet", s
 assert s["counter_before"] > 0 and s["archive_bytes"] > 10000 and s["checkpoint_ms"] > 0, s
 PY
 check "the archives are where the kubelet puts them" bash -c "ls /var/lib/kubelet/checkpoints | grep -Eq '^checkpoint-crh-[0-9]+-kubelet-checkpoint-0_$NS-counter-.*\\.tar\$'"
+
+# A namespace made a moment ago has no default service account yet and
+# admission refuses its pods (403) until the controller manager makes one:
+# crharness waits for it. The controller manager is held stopped for 3 s
+# so that the moment is certain, not a race.
+# (-f: a process name is cut to 15 characters, "kube-controller")
+CM=$(pgrep -f '^[^ ]*/kube-controller-manager ' | head -n 1)
+if [ -z "$CM" ]; then
+    notok "a kube-controller-manager runs" "pgrep -f found no kube-controller-manager"
+else
+    kill -STOP "$CM"
+    $KUBECTL --kubeconfig "$KC" create namespace "$NS2" > /dev/null
+    sed "s/namespace: $NS\$/namespace: $NS2/" "$T/kc" > "$T/kc2"
+    $CRH run --kubeconfig "$T/kc2" --backend kubelet --work-dir "$T/w-sa" --report json:"$T/sa.json" \
+        kubelet-checkpoint > "$T/sa.out" 2>&1 &
+    sa=$!
+    sleep 3
+    check "a fresh namespace's pod is refused while it has no service account" \
+        bash -c "! $KUBECTL --kubeconfig '$KC' -n $NS2 get serviceaccount/default > /dev/null 2>&1"
+    kill -CONT "$CM"
+    wait "$sa"; rc=$?
+    check "crharness waits for the new namespace's default service account, then passes" test "$rc" = 0
+    check_grep "  and says what it waits for" "waiting for namespace '$NS2' to get its default service account" "$T/sa.out"
+fi
 
 LOAD="--load-image '$CTR images import {archive}' --unload-image '$CTR images rm {name}'"
 check "kubelet-restore: restored as a new pod from a checkpoint image containerd restores; counter went on" \
