@@ -657,13 +657,17 @@ static int crd_open(struct backend **out, const struct harness_opts *o)
 
 /*
  * A checkpoint image a dead run loaded: its recorded --unload-image
- * command removes it. A dry run cannot look into the node's image store,
- * so it says nothing of images (an image already gone is no error).
+ * command removes it (an image already gone is no error). A dry run
+ * cannot look into the node's image store, and the record is written
+ * before the load: it says the image may be there, and what would run.
  */
 static int kube__cleanup_image(const char *name, const char *cmd, bool dry_run, struct buf *report)
 {
-	if (dry_run)
+	if (dry_run) {
+		buf_addf(report, "may be left checkpoint image '%s' on the node (cleanup runs: %s)\n", name,
+			 cmd);
 		return 0;
+	}
 	int r = kube__sh("--unload-image", cmd);
 	if (r == NP_ENOTFOUND)
 		return 0;

@@ -120,6 +120,9 @@ check "a killed run's pod: still there after the SIGKILL" k get pod "$KPOD"
 $CRH cleanup --run-dir "$T/rd" --dry-run > "$T/dry.out" 2>&1
 check_grep "cleanup --dry-run lists the pod" "^left .*pod '$KPOD' in namespace $NS at https://" "$T/dry.out"
 check "cleanup --dry-run left it running" k get pod "$KPOD"
+check_grep "cleanup --dry-run names the checkpoint image it may have left, and the command cleanup runs" \
+    "^may be left checkpoint image 'localhost/crharness/$KPOD:1' on the node \\(cleanup runs: .*images rm '?localhost/crharness/$KPOD:1'?\\)" "$T/dry.out"
+check "cleanup --dry-run left the image on the node" bash -c "$CTR images ls -q 2>/dev/null | grep -q '^localhost/crharness/$KPOD:1\$'"
 $CRH cleanup --run-dir "$T/rd" > "$T/clean.out" 2>&1; rc=$?
 [ $rc = 0 ] && ok "cleanup of a killed kubelet run exits 0" || notok "cleanup of a killed kubelet run exits 0" "exit $rc: $(cat "$T/clean.out")"
 check_grep "cleanup says it deleted the pod" "^removed .*pod '$KPOD' in namespace $NS" "$T/clean.out"
