@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -459,11 +458,8 @@ int host_mux_open(struct host **out, const struct ssh_opts *o, int persist_s)
 	*out = NULL;
 	if ((r = mux_paths(&sock, &lock, o)))
 		goto out;
-	lfd = open(lock.ptr, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0 || flock(lfd, LOCK_EX) < 0) {
-		r = np_error_set("cannot lock '%s': %s", lock.ptr, strerror(errno));
+	if ((r = mux_lock(lock.ptr, &lfd)))
 		goto out;
-	}
 	if ((fd = mux__connect(sock.ptr)) >= 0 && mux__hello(fd, persist_s, &st)) {
 		/* a master on its way out (its connection just died) or stopped: start afresh */
 		log_warn("%s@%s: %s; starting a new one", o->user ? o->user : "root", o->address,

@@ -84,6 +84,14 @@ void mux_strv_free(char **v);
 int mux_paths(struct buf *sock, struct buf *lock, const struct ssh_opts *o);
 
 /**
+ * Take the lock at path (flock, exclusive, waiting): *fd holds it until
+ * closed. A master that exits removes the lock file while it holds it, so
+ * a lock taken on a file no longer at path is dropped and taken again on
+ * the new one: the file is never left behind, and never held twice.
+ */
+int mux_lock(const char *path, int *fd);
+
+/**
  * A remote host reached through the master for o, started (and kept for
  * persist_s seconds after its last client) when none runs. Connection
  * errors of a new master come back with the message a direct connection

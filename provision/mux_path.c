@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "error.h"
@@ -80,4 +81,23 @@ out:
 	buf_release(&dir);
 	buf_release(&id);
 	return r;
+}
+
+int mux_lock(const char *path, int *fd)
+{
+	for (;;) {
+		struct stat held, now;
+		int lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lfd < 0 || flock(lfd, LOCK_EX) < 0 || fstat(lfd, &held) < 0) {
+			int e = errno;
+			if (lfd >= 0)
+				close(lfd);
+			return np_error_set("cannot lock '%s': %s", path, strerror(e));
+		}
+		if (stat(path, &now) == 0 && now.st_ino == held.st_ino && now.st_dev == held.st_dev) {
+			*fd = lfd;
+			return 0;
+		}
+		close(lfd); /* removed (or replaced) while we waited for it */
+	}
 }

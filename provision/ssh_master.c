@@ -29,7 +29,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -291,17 +290,22 @@ static int master__listen(int *out, const char *path, struct stat *st)
 	return 0;
 }
 
-/* Remove the socket, unless a newer master's already replaced it (a client saw this one die). */
+/*
+ * Remove the socket, unless a newer master's already replaced it (a client
+ * saw this one die), and the lock file: under the lock, so no client is
+ * between finding no master and starting one (mux_lock retakes a lock
+ * whose file went away).
+ */
 static void master__unlink(const char *sock, const char *lock, const struct stat *mine)
 {
 	struct stat now;
-	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd >= 0)
-		flock(lfd, LOCK_EX);
+	int lfd = -1;
+	if (mux_lock(lock, &lfd))
+		return; /* then a client replaces the socket, as after a kill -9 */
 	if (stat(sock, &now) == 0 && now.st_ino == mine->st_ino && now.st_dev == mine->st_dev)
 		unlink(sock);
-	if (lfd >= 0)
-		close(lfd);
+	unlink(lock);
+	close(lfd);
 }
 
 int ssh_master_serve(const struct ssh_opts *o, int persist_s, int status_fd)

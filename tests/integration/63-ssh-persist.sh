@@ -179,6 +179,7 @@ check_grep "check names the pid" "^ssh-master for $H: pid $M2, " "$T/.out"
 check "ssh-master exit" sm exit
 check_grep "exit says so" "^ssh-master for $H \(pid $M2\) exited" "$T/.out"
 check "no master, no socket after exit" wait_for gone
+check "and no lock file: the master removes it under the lock" bash -c "! ls '$CD' | grep -q '\.lock\$'"
 check_exit "check with none running: exit 1" 1 sm check
 check_grep "and says none runs" "no ssh-master runs for $H" "$T/.out"
 check "ssh-master start" sm start --persist 60
@@ -204,6 +205,26 @@ check_grep "a hello from us is answered" "^answered$" "$T/hello-us.out"
 check_grep "a hello from another uid is refused" "^closed$" "$T/hello-other.out"
 chmod 0700 "$T" "$XDG_RUNTIME_DIR" "$CD"; chmod 0600 "$SOCK"
 check "exit again" sm exit
+
+# the lock file goes with the master that holds it last; a run that waited
+# on it meanwhile takes the new one: with the lock held from here, an
+# exiting master and a new run both wait; released, the run gets a new
+# master whichever goes first, and only one master and one socket remain
+sm start --persist 60 > /dev/null 2>&1
+LOCKF=$(ls "$CD"/*.lock 2>/dev/null)
+check "a started master has its lock file" test -n "$LOCKF"
+flock "$LOCKF" sleep 2 &
+HOLD=$!
+sleep 0.3
+sm exit > "$T/exit-race.out" 2>&1 &
+EX=$!
+np plan --persist 60 "$T/r.yaml" > "$T/plan-race.out" 2>&1 &
+PL=$!
+wait $HOLD; wait $EX; ex=$?; wait $PL; pl=$?
+check "a run waiting on the lock while the master exits: it runs (exit 0)" test "$pl" = 0
+check "  the exit went through too" test "$ex" = 0
+check "  one master and one socket remain" bash -c "[ \$(masters | wc -l) = 1 ] && [ \$(ls '$CD' | grep -c '\.sock\$') = 1 ]"
+check "  and its exit leaves nothing behind (no socket, no lock file)" bash -c "$NP ssh-master exit --host '$H' -i '$KEY' --known-hosts '$KH' --root '$T/node' > /dev/null && [ -z \"\$(ls '$CD')\" ]"
 
 # the socket directory must be private: refused, not loosened
 chmod 0755 "$CD"
