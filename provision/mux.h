@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <jansson.h>
 
 #include "buf.h"
@@ -90,6 +91,9 @@ int mux_paths(struct buf *sock, struct buf *lock, const struct ssh_opts *o);
  * the new one: the file is never left behind, and never held twice.
  */
 int mux_lock(const char *path, int *fd);
+
+/** Whether path is (still) the file st was taken of: same device and inode. */
+bool mux_path_is(const char *path, const struct stat *st);
 
 /**
  * A remote host reached through the master for o, started (and kept for

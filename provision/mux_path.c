@@ -83,10 +83,16 @@ out:
 	return r;
 }
 
+bool mux_path_is(const char *path, const struct stat *st)
+{
+	struct stat now;
+	return stat(path, &now) == 0 && now.st_ino == st->st_ino && now.st_dev == st->st_dev;
+}
+
 int mux_lock(const char *path, int *fd)
 {
 	for (;;) {
-		struct stat held, now;
+		struct stat held;
 		int lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (lfd < 0 || flock(lfd, LOCK_EX) < 0 || fstat(lfd, &held) < 0) {
 			int e = errno;
@@ -94,7 +100,7 @@ int mux_lock(const char *path, int *fd)
 				close(lfd);
 			return np_error_set("cannot lock '%s': %s", path, strerror(e));
 		}
-		if (stat(path, &now) == 0 && now.st_ino == held.st_ino && now.st_dev == held.st_dev) {
+		if (mux_path_is(path, &held)) {
 			*fd = lfd;
 			return 0;
 		}

@@ -298,14 +298,14 @@ static int master__listen(int *out, const char *path, struct stat *st)
  */
 static void master__unlink(const char *sock, const char *lock, const struct stat *mine)
 {
-	struct stat now;
 	int lfd = -1;
-	if (mux_lock(lock, &lfd))
-		return; /* then a client replaces the socket, as after a kill -9 */
-	if (stat(sock, &now) == 0 && now.st_ino == mine->st_ino && now.st_dev == mine->st_dev)
+	bool locked = !mux_lock(lock, &lfd); /* unlocked (cannot open it): the socket goes all the same */
+	if (mux_path_is(sock, mine))
 		unlink(sock);
-	unlink(lock);
-	close(lfd);
+	if (locked) {
+		unlink(lock);
+		close(lfd);
+	}
 }
 
 int ssh_master_serve(const struct ssh_opts *o, int persist_s, int status_fd)
